@@ -1,0 +1,11 @@
+// The command table: each command lives in its own file beside this one.
+import type { Command } from '../command.ts';
+import { info } from './info.ts';
+import { config } from './config.ts';
+import { createDatasetCommand } from './create-dataset.ts';
+
+export const commands: Record<string, Command> = {
+  info,
+  'create-dataset': createDatasetCommand,
+  config,
+};

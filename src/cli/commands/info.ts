@@ -1,0 +1,70 @@
+// `dlc-gpu info`: what adapter the engine would run on, its features and the limits that matter.
+import { describeAdapter } from '../../gpu/adapter.ts';
+import { init } from '../../index.ts';
+import { CliError } from '../cli-error.ts';
+import type { Command } from '../command.ts';
+
+const keyLimits = [
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupsPerDimension',
+  'maxStorageBuffersPerShaderStage',
+] as const;
+
+export const info: Command = {
+  summary: 'Show the WebGPU adapter dlc-gpu will use, its features and limits',
+  usage: `Usage: dlc-gpu info [--device auto|cpu|cuda|mps|gpu] [--json]
+
+Prints the adapter (vendor, architecture, backend), its features and key limits.
+Exits 1 with advice on what to install when no adapter is available.
+DLC_GPU_BACKEND=vulkan|opengl|metal|d3d12 forces a Dawn backend.`,
+  async run(args) {
+    let device = 'auto';
+    let json = false;
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i]!;
+      if (a === '--device') device = args[++i] ?? '';
+      else if (a.startsWith('--device=')) device = a.slice('--device='.length);
+      else if (a === '--json') json = true;
+      else throw new CliError(`unknown option '${a}'\n${info.usage}`, 2);
+    }
+    let engine;
+    try {
+      engine = await init({ device });
+    } catch (e) {
+      throw new CliError((e as Error).message, 1);
+    }
+    const a = engine.adapter;
+    const report = {
+      adapter: describeAdapter(a),
+      vendor: a.info.vendor,
+      architecture: a.info.architecture,
+      device: a.info.device,
+      description: a.info.description,
+      software: a.info.isFallbackAdapter,
+      backend: process.env.DLC_GPU_BACKEND || 'default',
+      subgroupSize: [a.info.subgroupMinSize, a.info.subgroupMaxSize],
+      features: [...a.features].sort(),
+      limits: Object.fromEntries(keyLimits.map((k) => [k, a.limits[k]])),
+    };
+    if (json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    else {
+      const lines = [
+        `adapter:       ${report.adapter}`,
+        `vendor:        ${report.vendor}`,
+        `architecture:  ${report.architecture}`,
+        `backend:       ${report.backend}`,
+        `subgroup size: ${report.subgroupSize.join('..')}`,
+        `features:      ${report.features.join(', ')}`,
+        'limits:',
+        ...keyLimits.map((k) => `  ${k.padEnd(36)}${a.limits[k]}`),
+      ];
+      process.stdout.write(`${lines.join('\n')}\n`);
+    }
+    engine.destroy();
+    return 0;
+  },
+};

@@ -1,0 +1,290 @@
+// The engine owns one GPUDevice: its pipelines, buffers, the command encoder that collects a step's
+// work, and the errors the device reports. Work is recorded into one compute pass and submitted only
+// when a result is read back (or an upload needs the queue), so a training step is a few submits.
+import { BufferPool } from './buffer-pool.ts';
+import { moduleSource, pipelineKey, type Constants, type KernelSpec, Uniforms } from './kernel.ts';
+
+/** A failure reported by the device, with the kernels that were running. */
+export class GpuError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GpuError';
+  }
+}
+
+export interface EngineStats {
+  /** Storage buffers held by live tensors. */
+  liveBuffers: number;
+  liveBytes: number;
+  /** Freed buffers waiting in the pool for reuse. */
+  pooledBuffers: number;
+  pooledBytes: number;
+  pipelines: number;
+  submits: number;
+  dispatches: number;
+}
+
+const UNIFORM_ALIGN = 256;
+const UNIFORM_ARENA_BYTES = 1 << 18;
+
+export class Engine {
+  readonly limits: GPUSupportedLimits;
+  private readonly modules = new Map<string, GPUShaderModule>();
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly storage: BufferPool;
+  private readonly staging: BufferPool;
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private readonly uniformArena: GPUBuffer;
+  private readonly uniformCpu = new Uint8Array(UNIFORM_ARENA_BYTES);
+  private uniformOffset = 0;
+  private pendingKernels = new Set<string>();
+  /** Device errors by priority: 0 WGSL compile, 1 pipeline build, 2 anything else (often a consequence of 0 or 1). */
+  private readonly failures: GpuError[][] = [[], [], []];
+  private lost: string | null = null;
+  private readonly errorChecks: Promise<void>[] = [];
+  private submits = 0;
+  private dispatches = 0;
+  /** Milliseconds spent creating pipelines (LLVM compiles on lavapipe). */
+  compileMs = 0;
+
+  constructor(
+    readonly device: GPUDevice,
+    readonly adapter: GPUAdapter,
+    /** Held so the WebGPU instance lives as long as the device: Dawn's node binding crashes if it is collected first. */
+    readonly gpu: GPU,
+  ) {
+    this.limits = device.limits;
+    this.storage = new BufferPool(device, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST);
+    this.staging = new BufferPool(device, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
+    this.uniformArena = device.createBuffer({ size: UNIFORM_ARENA_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    device.lost.then((info) => {
+      if (info.reason !== 'destroyed') this.lost = `GPU device lost (${info.reason}): ${info.message}`;
+    });
+    device.onuncapturederror = (event: GPUUncapturedErrorEvent) => {
+      const kernels = [...this.pendingKernels].join(', ');
+      this.fail(kernels ? `${event.error.message} (recording kernels: ${kernels})` : event.error.message);
+    };
+  }
+
+  private fail(message: string, priority = 2): void {
+    this.failures[priority]!.push(new GpuError(message));
+  }
+
+  /** Throws the most telling recorded failure: the root cause rather than its knock-on errors. */
+  private checkHealth(): void {
+    if (this.lost) throw new GpuError(this.lost);
+    for (const list of this.failures) if (list.length) throw list[0];
+  }
+
+  private module(file: string): GPUShaderModule {
+    let m = this.modules.get(file);
+    if (!m) {
+      const source = moduleSource(file);
+      m = this.device.createShaderModule({ label: `kernels/${file}.wgsl`, code: source.code });
+      this.modules.set(file, m);
+      this.errorChecks.push(this.checkCompilation(source.locate, m));
+    }
+    return m;
+  }
+
+  private async checkCompilation(locate: (line: number) => string, m: GPUShaderModule): Promise<void> {
+    const info = await m.getCompilationInfo();
+    const errors = info.messages.filter((msg) => msg.type === 'error');
+    if (errors.length) {
+      const lines = errors.map((e) => `${locate(e.lineNum)}:${e.linePos}: ${e.message}`);
+      this.fail(`WGSL compile error\n${lines.join('\n')}`, 0);
+    }
+  }
+
+  pipeline(spec: KernelSpec, constants: Constants = {}): GPUComputePipeline {
+    const key = pipelineKey(spec, constants);
+    let p = this.pipelines.get(key);
+    if (!p) {
+      const t0 = performance.now();
+      this.device.pushErrorScope('validation');
+      p = this.device.createComputePipeline({
+        label: key,
+        layout: 'auto',
+        compute: { module: this.module(spec.file), entryPoint: spec.entry, constants: { ...constants } },
+      });
+      this.errorChecks.push(
+        this.device.popErrorScope().then((err) => {
+          if (err) this.fail(`kernel ${key} failed to build: ${err.message}`, 1);
+        }),
+      );
+      this.compileMs += performance.now() - t0;
+      this.pipelines.set(key, p);
+    }
+    return p;
+  }
+
+  /** Builds pipelines ahead of use, concurrently, so the first training step does not wait on compiles. */
+  async precompile(list: readonly [KernelSpec, Constants][]): Promise<void> {
+    const t0 = performance.now();
+    await Promise.all(
+      list.map(async ([spec, constants]) => {
+        const key = pipelineKey(spec, constants);
+        if (this.pipelines.has(key)) return;
+        try {
+          const p = await this.device.createComputePipelineAsync({
+            label: key,
+            layout: 'auto',
+            compute: { module: this.module(spec.file), entryPoint: spec.entry, constants: { ...constants } },
+          });
+          this.pipelines.set(key, p);
+        } catch (e) {
+          await Promise.all(this.errorChecks);
+          this.checkHealth();
+          throw new GpuError(`kernel ${key} failed to build: ${(e as Error).message}`);
+        }
+      }),
+    );
+    this.compileMs += performance.now() - t0;
+  }
+
+  createStorage(bytes: number): GPUBuffer {
+    this.checkHealth();
+    return this.storage.acquire(bytes);
+  }
+
+  releaseStorage(buffer: GPUBuffer): void {
+    this.storage.release(buffer);
+  }
+
+  /** Records one dispatch. Binding 0 is the uniform struct (if any), then `buffers` in order. */
+  dispatch(
+    spec: KernelSpec,
+    workgroups: readonly [number, number?, number?],
+    buffers: readonly GPUBuffer[],
+    uniforms?: Uniforms,
+    constants: Constants = {},
+  ): void {
+    this.checkHealth();
+    const pipeline = this.pipeline(spec, constants);
+    const entries: GPUBindGroupEntry[] = [];
+    if (uniforms) {
+      const bytes = uniforms.bytes();
+      if (this.uniformOffset + bytes.length > UNIFORM_ARENA_BYTES) this.flush();
+      this.uniformCpu.set(bytes, this.uniformOffset);
+      entries.push({ binding: 0, resource: { buffer: this.uniformArena, offset: this.uniformOffset, size: bytes.length } });
+      this.uniformOffset += Math.ceil(bytes.length / UNIFORM_ALIGN) * UNIFORM_ALIGN;
+    }
+    const first = uniforms ? 1 : 0;
+    buffers.forEach((buffer, i) => entries.push({ binding: first + i, resource: { buffer } }));
+    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const pass = this.computePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    const [x, y = 1, z = 1] = workgroups;
+    const max = this.limits.maxComputeWorkgroupsPerDimension;
+    if (x > max || y > max || z > max) throw new GpuError(`kernel ${spec.file}: grid ${x}x${y}x${z} exceeds the device limit of ${max} per dimension`);
+    if (x > 0 && y > 0 && z > 0) pass.dispatchWorkgroups(x, y, z);
+    this.pendingKernels.add(spec.file);
+    this.dispatches++;
+  }
+
+  private computePass(): GPUComputePassEncoder {
+    if (!this.pass) this.pass = this.commandEncoder().beginComputePass();
+    return this.pass;
+  }
+
+  private commandEncoder(): GPUCommandEncoder {
+    if (!this.encoder) this.encoder = this.device.createCommandEncoder();
+    return this.encoder;
+  }
+
+  private endPass(): void {
+    this.pass?.end();
+    this.pass = null;
+  }
+
+  copyBuffer(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    this.checkHealth();
+    this.endPass();
+    this.commandEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+  }
+
+  /** Submits everything recorded so far. */
+  flush(): void {
+    if (!this.encoder) return;
+    this.endPass();
+    if (this.uniformOffset > 0) this.device.queue.writeBuffer(this.uniformArena, 0, this.uniformCpu, 0, this.uniformOffset);
+    this.device.pushErrorScope('out-of-memory');
+    this.device.pushErrorScope('validation');
+    this.device.queue.submit([this.encoder.finish()]);
+    const kernels = [...this.pendingKernels].join(', ');
+    const record = (err: GPUError | null) => {
+      if (err) this.fail(`${err.message} (in a submit running kernels: ${kernels})`);
+    };
+    this.errorChecks.push(this.device.popErrorScope().then(record), this.device.popErrorScope().then(record));
+    this.encoder = null;
+    this.uniformOffset = 0;
+    this.pendingKernels = new Set();
+    this.submits++;
+  }
+
+  /** Uploads data. Pending work is submitted first: a pooled buffer may still be read by it. */
+  write(buffer: GPUBuffer, data: ArrayBufferView, offset = 0): void {
+    this.checkHealth();
+    this.flush();
+    this.device.queue.writeBuffer(buffer, offset, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  /** Reads bytes back; this is the synchronisation point that surfaces device errors. */
+  async read(buffer: GPUBuffer, bytes: number, offset = 0): Promise<ArrayBuffer> {
+    await this.settleIfFailed();
+    const staging = this.staging.acquire(bytes);
+    this.endPass();
+    this.commandEncoder().copyBufferToBuffer(buffer, offset, staging, 0, Math.ceil(bytes / 4) * 4);
+    this.flush();
+    try {
+      await staging.mapAsync(GPUMapMode.READ, 0, Math.ceil(bytes / 4) * 4);
+    } catch (e) {
+      await this.sync();
+      throw new GpuError(`readback failed: ${(e as Error).message}`);
+    }
+    const out = staging.getMappedRange(0, Math.ceil(bytes / 4) * 4).slice(0, bytes);
+    staging.unmap();
+    this.staging.release(staging);
+    await this.sync();
+    return out;
+  }
+
+  /** When something failed, waits for the pending error reports so the root cause is what gets thrown. */
+  private async settleIfFailed(): Promise<void> {
+    if (this.failures.some((l) => l.length)) await Promise.all(this.errorChecks.splice(0));
+    this.checkHealth();
+  }
+
+  /** Waits for submitted work and surfaces any device error. */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    await Promise.all(this.errorChecks.splice(0));
+    this.checkHealth();
+  }
+
+  stats(): EngineStats {
+    return {
+      liveBuffers: this.storage.live,
+      liveBytes: this.storage.liveBytes,
+      pooledBuffers: this.storage.pooled,
+      pooledBytes: this.storage.pooledBytes,
+      pipelines: this.pipelines.size,
+      submits: this.submits,
+      dispatches: this.dispatches,
+    };
+  }
+
+  /** Frees pooled buffers (for example between training and evaluation). */
+  trim(): void {
+    this.storage.trim();
+    this.staging.trim();
+  }
+
+  destroy(): void {
+    this.trim();
+    this.device.destroy();
+  }
+}

@@ -1,0 +1,46 @@
+// The public API: PyTorch-like functions over GPU tensors, and `init` to choose the device.
+import { createDawnGpu } from './gpu/dawn.ts';
+import { createEngine } from './gpu/create.ts';
+import { setEngine } from './gpu/current.ts';
+import type { Engine } from './gpu/engine.ts';
+import { backward } from './tensor/backward.ts';
+import { Tensor } from './tensor/tensor.ts';
+
+export { Tensor, numel, type Shape } from './tensor/tensor.ts';
+export { tidy, scope, keep } from './tensor/scope.ts';
+export { noGrad, isGradEnabled } from './tensor/autograd.ts';
+export { backward } from './tensor/backward.ts';
+export { Engine, GpuError, type EngineStats } from './gpu/engine.ts';
+export { GpuUnavailableError, type DeviceKey } from './gpu/adapter.ts';
+export { engine } from './gpu/current.ts';
+export * from './ops/creation.ts';
+export * from './ops/elementwise.ts';
+export * from './ops/reduce.ts';
+export * from './ops/shape.ts';
+export * from './ops/matmul.ts';
+export * from './ops/softmax.ts';
+
+declare module './tensor/tensor.ts' {
+  interface Tensor {
+    /** Same as `backward(this, grad)`. */
+    backward(grad?: Tensor): void;
+  }
+}
+Tensor.prototype.backward = function (this: Tensor, grad?: Tensor) {
+  backward(this, grad);
+};
+
+export interface InitOptions {
+  /** DeepLabCut's `device` key: auto | cpu | cuda | mps | gpu. */
+  device?: string;
+  /** A Dawn backend (vulkan, opengl, metal, d3d12, ...); default from DLC_GPU_BACKEND. */
+  backend?: string;
+}
+
+/** Creates the engine on the chosen adapter and makes it current. */
+export async function init(options: InitOptions = {}): Promise<Engine> {
+  const { gpu, backend } = createDawnGpu(options.backend);
+  const e = await createEngine(gpu, options.device ?? 'auto', backend);
+  setEngine(e);
+  return e;
+}

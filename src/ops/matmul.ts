@@ -1,0 +1,86 @@
+// Batched matrix product with broadcast batch dimensions (torch.matmul for rank >= 2 and vectors).
+// Gradients reuse the same kernel with transposed operands (flags, no copies).
+import { engine } from '../gpu/current.ts';
+import { kernel, Uniforms } from '../gpu/kernel.ts';
+import { record } from '../tensor/autograd.ts';
+import { numel, Tensor } from '../tensor/tensor.ts';
+import { broadcastShapes, sameShape } from './layout.ts';
+import { sumTo } from './reduce.ts';
+import { expand, squeeze, unsqueeze } from './shape.ts';
+
+const matmulKernel = kernel('matmul');
+
+/**
+ * C[b] = op(A[b]) x op(B[b]) over `batch` products, where op transposes when ta/tb is set.
+ * A is stored [M, K] ([K, M] if ta), B [K, N] ([N, K] if tb); a batch stride of 0 shares an operand.
+ */
+export function matmulRaw(a: Tensor, b: Tensor, m: number, n: number, k: number, batch: number, strideA: number, strideB: number, ta = false, tb = false): Tensor {
+  const out = Tensor.empty([batch, m, n]);
+  if (out.size === 0) return out;
+  const u = new Uniforms().u32(m).u32(n).u32(k).u32(batch).u32(strideA).u32(strideB);
+  engine().dispatch(matmulKernel, [Math.ceil(n / 64), Math.ceil(m / 64), batch], [a.buffer, b.buffer, out.buffer], u, { TA: ta ? 1 : 0, TB: tb ? 1 : 0 });
+  return out;
+}
+
+/** torch.matmul: vectors are promoted and their axis removed again; batch dimensions broadcast. */
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  if (a.rank === 0 || b.rank === 0) throw new Error('matmul: both operands need at least one dimension');
+  if (a.rank === 1) return squeeze(matmul(unsqueeze(a, 0), b), -2);
+  if (b.rank === 1) return squeeze(matmul(a, unsqueeze(b, 1)), -1);
+  const [m, k] = a.shape.slice(-2) as [number, number];
+  const [k2, n] = b.shape.slice(-2) as [number, number];
+  if (k !== k2) throw new Error(`matmul: [${a.shape.join(', ')}] x [${b.shape.join(', ')}]: inner dimensions ${k} and ${k2} differ`);
+  const batchShape = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  const batch = numel(batchShape);
+  // An operand is read in place when its batch equals the result's or is a single matrix; otherwise expanded.
+  const operand = (t: Tensor, rows: number, cols: number): [Tensor, number] => {
+    const tb = t.shape.slice(0, -2);
+    if (numel(tb) === 1) return [t, 0];
+    if (sameShape(tb, batchShape)) return [t, rows * cols];
+    return [expand(t, [...batchShape, rows, cols]), rows * cols];
+  };
+  const [ea, sa] = operand(a, m, k);
+  const [eb, sb] = operand(b, k, n);
+  const out = Tensor.reshapeOwned(matmulRaw(ea, eb, m, n, k, batch, sa, sb), [...batchShape, m, n]);
+  if (ea !== a) ea.dispose();
+  if (eb !== b) eb.dispose();
+  return record(out, 'matmul', [a, b], (g) => [a.requiresGrad ? gradA(g, a, b, m, n, k, batch) : null, b.requiresGrad ? gradB(g, a, b, m, n, k, batch) : null]);
+}
+
+// dA = g x B^T, summed over batch dimensions that A broadcast.
+function gradA(g: Tensor, a: Tensor, b: Tensor, m: number, n: number, k: number, batch: number): Tensor {
+  const bShared = numel(b.shape.slice(0, -2)) === 1;
+  const eb = numel(b.shape.slice(0, -2)) === batch || bShared ? b : expand(b, [...g.shape.slice(0, -2), k, n]);
+  const d = matmulRaw(g, eb, m, k, n, batch, m * n, bShared ? 0 : k * n, false, true);
+  if (eb !== b) eb.dispose();
+  return reduceBatch(d, a.shape, g.shape.slice(0, -2));
+}
+
+// dB = A^T x g, summed over batch dimensions that B broadcast.
+function gradB(g: Tensor, a: Tensor, b: Tensor, m: number, n: number, k: number, batch: number): Tensor {
+  if (numel(b.shape.slice(0, -2)) === 1 && numel(a.shape.slice(0, -2)) === batch) {
+    // B shared across the batch: stack the batch into rows, one [K, batch*M] x [batch*M, N] product.
+    return Tensor.reshapeOwned(matmulRaw(a, g, k, n, batch * m, 1, 0, 0, true, false), b.shape);
+  }
+  const aShared = numel(a.shape.slice(0, -2)) === 1;
+  const ea = numel(a.shape.slice(0, -2)) === batch || aShared ? a : expand(a, [...g.shape.slice(0, -2), m, k]);
+  const d = matmulRaw(ea, g, k, n, m, batch, aShared ? 0 : m * k, m * n, true, false);
+  if (ea !== a) ea.dispose();
+  return reduceBatch(d, b.shape, g.shape.slice(0, -2));
+}
+
+/** A [batch, r, c] gradient summed over the batch positions the operand of `shape` broadcast. */
+function reduceBatch(d: Tensor, shape: readonly number[], batchShape: readonly number[]): Tensor {
+  const operandBatch = numel(shape.slice(0, -2));
+  if (operandBatch === d.shape[0]) return Tensor.reshapeOwned(d, shape);
+  if (operandBatch === 1) {
+    const out = sumTo(d, [1, ...d.shape.slice(1)]);
+    d.dispose();
+    return Tensor.reshapeOwned(out, shape);
+  }
+  // Partial broadcast (e.g. [4, 1, M, K] against a [4, 3] batch): view the batch axes and sum.
+  const full = Tensor.reshapeOwned(d, [...batchShape, ...shape.slice(-2)]);
+  const out = sumTo(full, shape);
+  if (out !== full) full.dispose();
+  return out;
+}

@@ -13,6 +13,7 @@ export { backward } from './tensor/backward.ts';
 export { Engine, GpuError, type EngineStats } from './gpu/engine.ts';
 export { GpuUnavailableError, type DeviceKey } from './gpu/adapter.ts';
 export { engine } from './gpu/current.ts';
+export { defineKernel, kernel, Uniforms, type KernelSpec } from './gpu/kernel.ts';
 export * from './ops/creation.ts';
 export * from './ops/elementwise.ts';
 export * from './ops/reduce.ts';

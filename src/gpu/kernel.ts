@@ -10,9 +10,23 @@ export interface KernelSpec {
   readonly entry: string;
 }
 
+/** WGSL registered at run time (custom layers); looked up like a bundled `kernels/<name>.wgsl`. */
+const customSources = new Map<string, { code: string; libraries: readonly string[] }>();
+
 export function kernel(file: string, entry = 'main'): KernelSpec {
-  if (!(file in kernelSources)) throw new Error(`kernels/${file}.wgsl does not exist (is the kernel bundle up to date? run \`npm run prepare\`)`);
+  if (!(file in kernelSources) && !customSources.has(file))
+    throw new Error(`kernels/${file}.wgsl does not exist (is the kernel bundle up to date? run \`npm run prepare\`)`);
   return { file, entry };
+}
+
+/**
+ * Registers a WGSL kernel written outside `kernels/` (for custom layers) and returns its spec.
+ * `libraries` names bundled `_*.wgsl` helpers to prepend, e.g. `['_index']` for `flatIndex`.
+ */
+export function defineKernel(name: string, code: string, entry = 'main', libraries: readonly string[] = []): KernelSpec {
+  if (name in kernelSources) throw new Error(`defineKernel: '${name}' is a built-in kernel name`);
+  customSources.set(name, { code, libraries });
+  return { file: name, entry };
 }
 
 /** The pipeline cache key: kernel name plus its sorted constants. */
@@ -38,8 +52,9 @@ export interface ModuleSource {
 }
 
 export function moduleSource(file: string): ModuleSource {
-  const parts = [...(libraries[file] ?? []), file].map((name) => {
-    const src = kernelSources[name];
+  const custom = customSources.get(file);
+  const parts = [...(custom?.libraries ?? libraries[file] ?? []), file].map((name) => {
+    const src = name === file && custom ? custom.code : kernelSources[name];
     if (src === undefined) throw new Error(`kernels/${name}.wgsl does not exist`);
     return { name, src: src.endsWith('\n') ? src : `${src}\n` };
   });

@@ -22,7 +22,6 @@ export function keep<T extends Tensor>(t: T): T {
   return t;
 }
 
-type Kept = Tensor | readonly Kept[] | { readonly [k: string]: Kept } | number | string | boolean | null | undefined | void;
 
 function collect(value: unknown, out: Set<Tensor>, isTensor: (v: unknown) => v is Tensor): void {
   if (isTensor(value)) out.add(value);
@@ -46,7 +45,7 @@ function closeScope(scope: Set<Tensor>, result: unknown): void {
  * Runs `fn` and disposes every tensor it created, except tensors in its result (which move to the
  * enclosing scope). `fn` must be synchronous: awaiting inside would let other work join the scope.
  */
-export function tidy<T extends Kept>(fn: () => T): T {
+export function tidy<T>(fn: () => T): T {
   const s = new Set<Tensor>();
   stack.push(s);
   let result: T;
@@ -64,7 +63,7 @@ export function tidy<T extends Kept>(fn: () => T): T {
  * The asynchronous form of `tidy`, for code that reads results back inside. Tensors created by
  * other work while `fn` awaits would join this scope, so do not run two at once.
  */
-export async function scope<T extends Kept>(fn: () => Promise<T>): Promise<T> {
+export async function scope<T>(fn: () => Promise<T>): Promise<T> {
   const s = new Set<Tensor>();
   stack.push(s);
   let result: T;

@@ -1,0 +1,11 @@
+export * from './pose-config.ts';
+export * from './common.ts';
+export { TransformsSchema, type Transforms } from './transforms.ts';
+export { DataSchema, type DataConfig } from './data.ts';
+export { ModelSchema, type ModelConfig, type HeadConfig } from './model.ts';
+export { SchedulerSchema, OPTIMIZER_TYPES, type Scheduler, type RunnerConfig } from './runner.ts';
+export { TrainSettingsSchema, type TrainSettings } from './train-settings.ts';
+export { LoggerSchema, type LoggerConfig } from './logger.ts';
+export { InferenceSchema, type InferenceConfig } from './inference.ts';
+export { MetadataSchema, METADATA_ALIASES, type Metadata } from './metadata.ts';
+export { DetectorSchema, DETECTOR_TYPES, type DetectorConfig } from './detector.ts';

@@ -1,0 +1,10 @@
+// Public API of the project module: what the training runner and the CLI use.
+export { readProject, ProjectConfigSchema, type Project } from './project-config.ts';
+export { readLabeledData, type LabeledData } from './labeled-data.ts';
+export { parseLabelsCsv, LabelsError, type LabeledFrame, type LabelsTable } from './labels-csv.ts';
+export { labelsCsv } from './labels-writer.ts';
+export { makeSplit, type Split } from './split.ts';
+export { readDlcSplit } from './dlc-split.ts';
+export { shuffleLayout, trainingPercent, type ShuffleLayout } from './layout.ts';
+export { createDataset, type CreateDatasetOptions, type CreatedDataset } from './dataset.ts';
+export { writeFileAtomic } from './atomic-write.ts';

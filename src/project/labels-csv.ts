@@ -1,0 +1,105 @@
+// DeepLabCut's CollectedData_<scorer>.csv in every header layout it writes:
+//   single animal: scorer / bodyparts / coords rows; multi-animal: scorer / individuals / bodyparts / coords;
+//   rows indexed by one path column (labeled-data/<video>/<img>) or three (labeled-data, <video>, <img>).
+import { parseCsv } from './csv.ts';
+
+export class LabelsError extends Error {
+  constructor(
+    readonly file: string,
+    message: string,
+    readonly line?: number,
+  ) {
+    super(`${file}${line ? `:${line}` : ''}: ${message}`);
+    this.name = 'LabelsError';
+  }
+}
+
+/** One labelled image. Coordinates are NaN where a keypoint was not labelled. */
+export interface LabeledFrame {
+  /** Path parts relative to the project root, e.g. ['labeled-data', 'm4s1', 'img0000.png']. */
+  path: string[];
+  /** [individual][bodypart] -> [x, y]. */
+  keypoints: [number, number][][];
+  /** [unique bodypart] -> [x, y]. */
+  unique: [number, number][];
+}
+
+export interface LabelsTable {
+  file: string;
+  scorer: string;
+  individuals: string[];
+  bodyparts: string[];
+  uniqueBodyparts: string[];
+  frames: LabeledFrame[];
+}
+
+interface Column {
+  individual: string;
+  bodypart: string;
+  coord: string;
+}
+
+function parseNumber(cell: string, file: string, line: number): number {
+  const text = cell.trim();
+  if (text === '' || text.toLowerCase() === 'nan') return NaN;
+  const value = Number(text);
+  if (!Number.isFinite(value)) throw new LabelsError(file, `'${cell}' is not a coordinate`, line);
+  return value;
+}
+
+export function parseLabelsCsv(text: string, file: string): LabelsTable {
+  const rows = parseCsv(text).filter((r) => r.some((c) => c.trim() !== ''));
+  const multi = rows[1]?.[0]?.trim() === 'individuals';
+  const headerRows = multi ? 4 : 3;
+  if (rows.length < headerRows) throw new LabelsError(file, `expected ${headerRows} header rows, found ${rows.length} rows in all`);
+  const [scorerRow, ...rest] = rows.slice(0, headerRows) as [string[], ...string[][]];
+  const coordsRow = rest[rest.length - 1]!;
+  const bodypartRow = rest[rest.length - 2]!;
+  const individualRow = multi ? rest[0]! : undefined;
+  if (scorerRow[0]?.trim() !== 'scorer') throw new LabelsError(file, `first header row must start with 'scorer'`, 1);
+  if (bodypartRow[0]?.trim() !== 'bodyparts') throw new LabelsError(file, `header row ${headerRows - 1} must start with 'bodyparts'`, headerRows - 1);
+  if (coordsRow[0]?.trim() !== 'coords') throw new LabelsError(file, `header row ${headerRows} must start with 'coords'`, headerRows);
+
+  // Index columns are the leading cells that are blank in the header rows (3-column layout) or just the first.
+  const firstData = rows[headerRows]?.[0]?.trim();
+  const indexWidth = firstData === 'labeled-data' ? 3 : 1;
+  const columns: Column[] = [];
+  for (let c = indexWidth; c < coordsRow.length; c++) {
+    columns.push({
+      individual: individualRow?.[c]?.trim() ?? 'individual_1',
+      bodypart: bodypartRow[c]?.trim() ?? '',
+      coord: coordsRow[c]?.trim() ?? '',
+    });
+  }
+  for (const [i, col] of columns.entries()) {
+    if (!['x', 'y', 'likelihood'].includes(col.coord)) {
+      throw new LabelsError(file, `column ${i + indexWidth + 1} has coords '${col.coord}', expected x, y or likelihood`, headerRows);
+    }
+  }
+
+  const isUnique = (c: Column) => multi && c.individual === 'single';
+  const individuals = [...new Set(columns.filter((c) => !isUnique(c)).map((c) => c.individual))];
+  const bodyparts = [...new Set(columns.filter((c) => !isUnique(c)).map((c) => c.bodypart))];
+  const uniqueBodyparts = [...new Set(columns.filter(isUnique).map((c) => c.bodypart))];
+  const scorer = scorerRow[indexWidth]?.trim() ?? '';
+
+  const frames: LabeledFrame[] = [];
+  for (let r = headerRows; r < rows.length; r++) {
+    const row = rows[r]!;
+    const line = r + 1;
+    const index = row.slice(0, indexWidth).map((s) => s.trim());
+    const path = indexWidth === 3 ? index : index[0]!.split(/[\\/]/).filter(Boolean);
+    if (path.length === 0) throw new LabelsError(file, 'row has no image path', line);
+    const keypoints = individuals.map(() => bodyparts.map(() => [NaN, NaN] as [number, number]));
+    const unique = uniqueBodyparts.map(() => [NaN, NaN] as [number, number]);
+    columns.forEach((col, i) => {
+      if (col.coord === 'likelihood') return;
+      const value = parseNumber(row[i + indexWidth] ?? '', file, line);
+      const axis = col.coord === 'x' ? 0 : 1;
+      if (isUnique(col)) unique[uniqueBodyparts.indexOf(col.bodypart)]![axis] = value;
+      else keypoints[individuals.indexOf(col.individual)]![bodyparts.indexOf(col.bodypart)]![axis] = value;
+    });
+    frames.push({ path, keypoints, unique });
+  }
+  return { file, scorer, individuals, bodyparts, uniqueBodyparts, frames };
+}

@@ -1,0 +1,12 @@
+// One engine per test file (vitest runs files in separate processes).
+import { beforeAll } from 'vitest';
+import { init, type Engine } from '../../src/index.ts';
+
+let engine: Engine | null = null;
+
+export function useGpu(): () => Engine {
+  beforeAll(async () => {
+    engine ??= await init({ device: 'auto' });
+  });
+  return () => engine!;
+}

@@ -1,0 +1,7 @@
+// Where the shared openfield project lives; tests that need it skip only when ../shared is absent.
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+export const REPO_ROOT = resolve(import.meta.dirname, '../..');
+export const OPENFIELD = resolve(REPO_ROOT, '../shared/datasets/openfield-Pranav-2018-10-30');
+export const HAS_OPENFIELD = existsSync(resolve(OPENFIELD, 'config.yaml'));

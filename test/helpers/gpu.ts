@@ -1,6 +1,6 @@
 // One engine per test file (vitest runs files in separate processes).
 import { beforeAll } from 'vitest';
-import { init, type Engine } from '../../src/index.ts';
+import { engine as current, init, type Engine } from '../../src/index.ts';
 
 let engine: Engine | null = null;
 
@@ -8,5 +8,6 @@ export function useGpu(): () => Engine {
   beforeAll(async () => {
     engine ??= await init({ device: 'auto' });
   });
-  return () => engine!;
+  // The current engine: a test may replace it (after deliberately breaking one).
+  return () => current();
 }

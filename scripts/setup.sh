@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 machine with Node 20: a WebGPU driver when none is usable, then npm deps.
+# With no GPU, Dawn runs on Mesa's lavapipe (a CPU Vulkan driver); it needs Mesa 25 from
+# bookworm-backports because Debian 12's own Mesa 22 lavapipe is rejected by Dawn.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+mesa_ok() {
+  local v
+  v=$(dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null) || return 1
+  dpkg --compare-versions "$v" ge 25
+}
+
+if command -v dpkg-query >/dev/null && ! mesa_ok; then
+  echo "setup: installing Mesa lavapipe (Vulkan on the CPU) from bookworm-backports"
+  if ! grep -rqs bookworm-backports /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' |
+      as_root tee /etc/apt/sources.list.d/bookworm-backports.sources >/dev/null
+  fi
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq -t bookworm-backports mesa-vulkan-drivers >/dev/null
+fi
+
+npm ci --no-audit --no-fund

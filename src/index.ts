@@ -45,3 +45,4 @@ export async function init(options: InitOptions = {}): Promise<Engine> {
   setEngine(e);
   return e;
 }
+export * as nn from './nn/index.ts';

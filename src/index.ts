@@ -46,3 +46,4 @@ export async function init(options: InitOptions = {}): Promise<Engine> {
   return e;
 }
 export * as nn from './nn/index.ts';
+export * as optim from './optim/index.ts';

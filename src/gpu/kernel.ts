@@ -43,6 +43,7 @@ const libraries: Readonly<Record<string, readonly string[]>> = {
   copy: ['_index'],
   fill: ['_index'],
   random: ['_index'],
+  optim: ['_index'],
 };
 
 export interface ModuleSource {

@@ -44,6 +44,7 @@ const libraries: Readonly<Record<string, readonly string[]>> = {
   fill: ['_index'],
   random: ['_index'],
   optim: ['_index'],
+  heatmap_target: ['_index'],
 };
 
 export interface ModuleSource {

@@ -20,6 +20,11 @@ export * from './ops/reduce.ts';
 export * from './ops/shape.ts';
 export * from './ops/matmul.ts';
 export * from './ops/softmax.ts';
+export * from './ops/norm.ts';
+export * from './ops/pool.ts';
+export * from './ops/resample.ts';
+export * from './ops/hrnet-fuse.ts';
+export * from './ops/loss.ts';
 
 declare module './tensor/tensor.ts' {
   interface Tensor {

@@ -33,8 +33,10 @@ describe('kernels and errors', () => {
     const y = dg.zeros([4]);
     let error: unknown = null;
     try {
+      // Recording goes on after the failure; the readback reports the root cause, not its knock-on errors.
       poisoned.dispatch(broken, [1], [y.buffer]);
-      await poisoned.sync();
+      poisoned.dispatch(broken, [1], [y.buffer]);
+      await y.toArray();
     } catch (e) {
       error = e;
     }

@@ -71,10 +71,14 @@ export class Engine {
     this.failures[priority]!.push(new GpuError(message));
   }
 
-  /** Throws the most telling recorded failure: the root cause rather than its knock-on errors. */
-  private checkHealth(): void {
+  /**
+   * Throws the most telling recorded failure: the root cause rather than its knock-on errors. While
+   * recording (`deferKnockOn`), an error of unknown cause waits for the next sync point, where the
+   * compile reports that may explain it have arrived.
+   */
+  private checkHealth(deferKnockOn = false): void {
     if (this.lost) throw new GpuError(this.lost);
-    for (const list of this.failures) if (list.length) throw list[0];
+    for (const [priority, list] of this.failures.entries()) if (list.length && !(deferKnockOn && priority === 2)) throw list[0];
   }
 
   private module(file: string): GPUShaderModule {
@@ -144,7 +148,7 @@ export class Engine {
   }
 
   createStorage(bytes: number): GPUBuffer {
-    this.checkHealth();
+    this.checkHealth(true);
     return this.storage.acquire(bytes);
   }
 
@@ -160,7 +164,7 @@ export class Engine {
     uniforms?: Uniforms,
     constants: Constants = {},
   ): void {
-    this.checkHealth();
+    this.checkHealth(true);
     const pipeline = this.pipeline(spec, constants);
     const entries: GPUBindGroupEntry[] = [];
     if (uniforms) {
@@ -200,7 +204,7 @@ export class Engine {
   }
 
   copyBuffer(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
-    this.checkHealth();
+    this.checkHealth(true);
     this.endPass();
     this.commandEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
   }
@@ -226,7 +230,7 @@ export class Engine {
 
   /** Uploads data. Pending work is submitted first: a pooled buffer may still be read by it. */
   write(buffer: GPUBuffer, data: ArrayBufferView, offset = 0): void {
-    this.checkHealth();
+    this.checkHealth(true);
     this.flush();
     this.device.queue.writeBuffer(buffer, offset, data.buffer, data.byteOffset, data.byteLength);
   }

@@ -45,6 +45,10 @@ const libraries: Readonly<Record<string, readonly string[]>> = {
   random: ['_index'],
   optim: ['_index'],
   heatmap_target: ['_index'],
+  norm: ['_index'],
+  pool: ['_index'],
+  resample: ['_index'],
+  hrnet_fuse: ['_index'],
 };
 
 export interface ModuleSource {

@@ -28,6 +28,8 @@ export interface PickleOptions {
   resolveGlobal?: GlobalResolver;
   /** PyTorch stores tensor storages by persistent id; without this callback a persistent id is an error. */
   persistentLoad?: (pid: unknown) => unknown;
+  /** Maps each Python float (BINFLOAT/FLOAT) to a JS value; floats are plain numbers without it. */
+  float?: (value: number) => unknown;
 }
 
 export class PickleError extends Error {
@@ -76,6 +78,7 @@ export function unpickle(data: Uint8Array, options: PickleOptions = {}): unknown
   const stack: unknown[] = [];
   const marks: number[] = [];
   const memo = new Map<number, unknown>();
+  const toFloat = options.float ?? ((v: number) => v);
 
   const fail = (message: string): never => {
     throw new PickleError(message, pos);
@@ -153,8 +156,8 @@ export function unpickle(data: Uint8Array, options: PickleOptions = {}): unknown
         break;
       }
       case 0x4c: stack.push(bigToNumber(BigInt(line().replace(/L$/, '')))); break; // LONG (text)
-      case 0x47: need(8); stack.push(view.getFloat64(pos, false)); pos += 8; break; // BINFLOAT (big-endian)
-      case 0x46: stack.push(Number(line())); break; // FLOAT (text)
+      case 0x47: need(8); stack.push(toFloat(view.getFloat64(pos, false))); pos += 8; break; // BINFLOAT (big-endian)
+      case 0x46: stack.push(toFloat(Number(line()))); break; // FLOAT (text)
       case 0x58: stack.push(text.decode(bytes(u32()))); break; // BINUNICODE
       case 0x8c: stack.push(text.decode(bytes(u8()))); break; // SHORT_BINUNICODE
       case 0x8d: stack.push(text.decode(bytes(u64()))); break; // BINUNICODE8

@@ -1,14 +1,45 @@
 // Batched matrix product with broadcast batch dimensions (torch.matmul for rank >= 2 and vectors).
 // Gradients reuse the same kernel with transposed operands (flags, no copies).
 import { engine } from '../gpu/current.ts';
-import { kernel, Uniforms } from '../gpu/kernel.ts';
+import { defineKernel, kernel, type KernelSpec, Uniforms } from '../gpu/kernel.ts';
+import { kernelSources } from '../gpu/kernel-sources.generated.ts';
 import { record } from '../tensor/autograd.ts';
 import { numel, Tensor } from '../tensor/tensor.ts';
 import { broadcastShapes, sameShape } from './layout.ts';
 import { sumTo } from './reduce.ts';
 import { expand, squeeze, unsqueeze } from './shape.ts';
 
-const matmulKernel = kernel('matmul');
+// kernels/matmul.wgsl: 8-invocation workgroups, each an 8 x 24 tile of C. The tile's A values are shared with
+// subgroupBroadcast, which needs the 8 invocations inside one subgroup (subgroup size >= 8; lavapipe's is 8).
+// Other adapters get the portable variant: the same source without the `enable subgroups;` line and with the
+// [portable] rowsA (lane-uniform loads) in place of the [subgroup] one.
+const TILE_M = 8;
+const TILE_N = 24;
+let matmulKernels: { device: GPUDevice; spec: KernelSpec } | null = null;
+
+function portableSource(code: string): string {
+  return code
+    .replace(/^enable subgroups;.*\n/m, '')
+    .replace(/^\/\/ \[subgroup\]\n[\s\S]*?^\/\/ \[\/subgroup\]\n/m, '')
+    .replace(/^\/\/ \[portable\]\n([\s\S]*?)^\/\/ \[\/portable\]\n/m, (_, body: string) => body.replace(/^\/\/ ?/gm, ''));
+}
+
+/** The matmul kernel for the current device: the subgroup variant where it is safe, else the portable one. */
+function matmulKernel(): KernelSpec {
+  const e = engine();
+  if (matmulKernels?.device !== e.device) {
+    const info = e.adapter.info as GPUAdapterInfo & { subgroupMinSize?: number };
+    const subgroups = e.device.features.has('subgroups') && (info.subgroupMinSize ?? 0) >= TILE_M;
+    matmulKernels = { device: e.device, spec: subgroups ? kernel('matmul') : portableMatmul() };
+  }
+  return matmulKernels.spec;
+}
+
+let portable: KernelSpec | null = null;
+function portableMatmul(): KernelSpec {
+  portable ??= defineKernel('matmul_portable', portableSource(kernelSources.matmul!));
+  return portable;
+}
 
 /**
  * C[b] = op(A[b]) x op(B[b]) over `batch` products, where op transposes when ta/tb is set.
@@ -17,8 +48,18 @@ const matmulKernel = kernel('matmul');
 export function matmulRaw(a: Tensor, b: Tensor, m: number, n: number, k: number, batch: number, strideA: number, strideB: number, ta = false, tb = false): Tensor {
   const out = Tensor.empty([batch, m, n]);
   if (out.size === 0) return out;
-  const u = new Uniforms().u32(m).u32(n).u32(k).u32(batch).u32(strideA).u32(strideB);
-  engine().dispatch(matmulKernel, [Math.ceil(n / 64), Math.ceil(m / 64), batch], [a.buffer, b.buffer, out.buffer], u, { TA: ta ? 1 : 0, TB: tb ? 1 : 0 });
+  const e = engine();
+  const spec = matmulKernel();
+  const constants = { TA: ta ? 1 : 0, TB: tb ? 1 : 0 };
+  // Grids past the per-axis limit are split into several dispatches (first tile row / batch index as uniforms).
+  const max = e.limits.maxComputeWorkgroupsPerDimension;
+  const tilesM = Math.ceil(m / TILE_M);
+  for (let z0 = 0; z0 < batch; z0 += max) {
+    for (let t0 = 0; t0 < tilesM; t0 += max) {
+      const u = new Uniforms().u32(m).u32(n).u32(k).u32(batch).u32(strideA).u32(strideB).u32(t0 * TILE_M).u32(z0);
+      e.dispatch(spec, [Math.ceil(n / TILE_N), Math.min(max, tilesM - t0), Math.min(max, batch - z0)], [a.buffer, b.buffer, out.buffer], u, constants);
+    }
+  }
   return out;
 }
 

@@ -3,9 +3,11 @@ import type { Command } from '../command.ts';
 import { info } from './info.ts';
 import { config } from './config.ts';
 import { createDatasetCommand } from './create-dataset.ts';
+import { data } from './data.ts';
 
 export const commands: Record<string, Command> = {
   info,
   'create-dataset': createDatasetCommand,
   config,
+  data,
 };

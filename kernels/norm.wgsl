@@ -1,0 +1,242 @@
+// Normalisation (batchNorm, groupNorm, layerNorm) of X [n] viewed as statistics groups: group g holds
+// X[o * OS + g * L + l] for o < O, l < L (batchNorm: g = channel, L = H*W, O = N, OS = C*H*W; groupNorm: one
+// contiguous run of L = C/G*H*W per (n, group), O = 1). Element i has statistics (i / statL) % statG and
+// affine channel (i / S) % C. Stats hold (mean, invstd) per group; Coef the backward's per-group terms.
+struct Params {
+  n: u32, C: u32, S: u32, statL: u32,
+  statG: u32, groups: u32, L: u32, O: u32,
+  OS: u32, statDiv: u32, mode: u32, NG: u32,
+  Cg: u32, count: f32, eps: f32, momentum: f32,
+}
+@group(0) @binding(0) var<uniform> P: Params;
+override WG: u32 = 256;
+const RWG: u32 = 256u;
+
+var<workgroup> red: array<vec2<f32>, RWG>;
+
+// Sum of v over the workgroup (every invocation gets it); call from uniform control flow.
+fn wgSum(lid: u32, v: vec2<f32>) -> vec2<f32> {
+  red[lid] = v;
+  workgroupBarrier();
+  for (var s = RWG / 2u; s > 0u; s >>= 1u) {
+    if (lid < s) { red[lid] += red[lid + s]; }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+
+// Walks this invocation's elements of group g: k = lid, lid + RWG, ... over O * L, as (o, l) without a division per step.
+struct Walk { o: u32, l: u32 }
+fn walkStart(lid: u32) -> Walk { return Walk(lid / P.L, lid % P.L); }
+fn walkNext(w: Walk) -> Walk {
+  var r = Walk(w.o, w.l + RWG);
+  while (r.l >= P.L) { r.l -= P.L; r.o += 1u; }
+  return r;
+}
+
+// ---- statistics: one workgroup per group, one pass of sums of d and d^2 for d = x - (the group's first
+// element): the shift keeps the variance's cancellation small even when |mean| >> std ----
+@group(0) @binding(1) var<storage, read> SX: array<f32>;
+@group(0) @binding(2) var<storage, read_write> SStats: array<f32>;
+
+@compute @workgroup_size(RWG)
+fn stats(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let g = wid.y * nwg.x + wid.x;
+  if (g >= P.groups) { return; }
+  let base = g * P.L;
+  let shift = SX[base];
+  var acc = vec2<f32>(0.0);
+  for (var w = walkStart(lid); w.o < P.O; w = walkNext(w)) {
+    let d = SX[w.o * P.OS + base + w.l] - shift;
+    acc += vec2<f32>(d, d * d);
+  }
+  let t = wgSum(lid, acc) / P.count;
+  if (lid == 0u) {
+    SStats[2u * g] = shift + t.x;
+    SStats[2u * g + 1u] = inverseSqrt(max(t.y - t.x * t.x, 0.0) + P.eps);
+  }
+}
+
+// ---- running statistics: RM = (1 - m) RM + m mean, RV = (1 - m) RV + m unbiased var (batch of `count`) ----
+@group(0) @binding(1) var<storage, read> RStats: array<f32>;
+@group(0) @binding(2) var<storage, read> RM: array<f32>;
+@group(0) @binding(3) var<storage, read> RV: array<f32>;
+@group(0) @binding(4) var<storage, read_write> RMOut: array<f32>;
+@group(0) @binding(5) var<storage, read_write> RVOut: array<f32>;
+
+@compute @workgroup_size(WG)
+fn running(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let c = flatIndex(wid, nwg, lid, WG);
+  if (c >= P.C) { return; }
+  let inv = RStats[2u * c + 1u];
+  let biased = max(1.0 / (inv * inv) - P.eps, 0.0);
+  let m = P.momentum;
+  RMOut[c] = (1.0 - m) * RM[c] + m * RStats[2u * c];
+  RVOut[c] = (1.0 - m) * RV[c] + m * biased * P.count / (P.count - 1.0);
+}
+
+// ---- statistics from running estimates (evaluation, frozen statistics) ----
+@group(0) @binding(1) var<storage, read> FM: array<f32>;
+@group(0) @binding(2) var<storage, read> FV: array<f32>;
+@group(0) @binding(3) var<storage, read_write> FStats: array<f32>;
+
+@compute @workgroup_size(WG)
+fn from_running(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let c = flatIndex(wid, nwg, lid, WG);
+  if (c >= P.C) { return; }
+  FStats[2u * c] = FM[c];
+  FStats[2u * c + 1u] = inverseSqrt(FV[c] + P.eps);
+}
+
+// ---- forward: Y = (X - mean) * invstd * W[c] + B[c] ----
+@group(0) @binding(1) var<storage, read> NX: array<f32>;
+@group(0) @binding(2) var<storage, read> NStats: array<f32>;
+@group(0) @binding(3) var<storage, read> NW: array<f32>;
+@group(0) @binding(4) var<storage, read> NB: array<f32>;
+@group(0) @binding(5) var<storage, read_write> NY: array<f32>;
+
+@compute @workgroup_size(WG)
+fn normalize(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = flatIndex(wid, nwg, lid, WG);
+  if (i >= P.n) { return; }
+  let s = (i / P.statL) % P.statG;
+  let c = (i / P.S) % P.C;
+  NY[i] = (NX[i] - NStats[2u * s]) * NStats[2u * s + 1u] * NW[c] + NB[c];
+}
+
+// ---- backward sums: per reduction group r, (sum dy, sum dy * xhat); xhat uses statistics r / statDiv ----
+@group(0) @binding(1) var<storage, read> BG: array<f32>;
+@group(0) @binding(2) var<storage, read> BX: array<f32>;
+@group(0) @binding(3) var<storage, read> BStats: array<f32>;
+@group(0) @binding(4) var<storage, read> BW: array<f32>;
+@group(0) @binding(5) var<storage, read_write> BdW: array<f32>;
+@group(0) @binding(6) var<storage, read_write> BdB: array<f32>;
+@group(0) @binding(7) var<storage, read_write> BCoef: array<f32>;
+
+fn partialSums(r: u32, lid: u32) -> vec2<f32> {
+  let s = r / P.statDiv;
+  let mean = BStats[2u * s];
+  let inv = BStats[2u * s + 1u];
+  let base = r * P.L;
+  var acc = vec2<f32>(0.0);
+  for (var w = walkStart(lid); w.o < P.O; w = walkNext(w)) {
+    let i = w.o * P.OS + base + w.l;
+    let g = BG[i];
+    acc += vec2<f32>(g, g * (BX[i] - mean) * inv);
+  }
+  return acc;
+}
+
+// batchNorm: r = channel; writes dW, dB and Coef = w * (sum dy, sum dy xhat) / count (zero when mode 1: frozen statistics).
+@compute @workgroup_size(RWG)
+fn bn_sums(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let r = wid.y * nwg.x + wid.x;
+  if (r >= P.groups) { return; }
+  let t = wgSum(lid, partialSums(r, lid));
+  if (lid == 0u) {
+    BdB[r] = t.x;
+    BdW[r] = t.y;
+    let k = select(BW[r] / P.count, 0.0, P.mode == 1u);
+    BCoef[2u * r] = k * t.x;
+    BCoef[2u * r + 1u] = k * t.y;
+  }
+}
+
+// groupNorm / layerNorm: r = (n, c) row of L = H*W; RowSums[2r..] = (sum dy, sum dy xhat).
+@group(0) @binding(1) var<storage, read> RG: array<f32>;
+@group(0) @binding(2) var<storage, read> RX: array<f32>;
+@group(0) @binding(3) var<storage, read> RStat: array<f32>;
+@group(0) @binding(4) var<storage, read_write> RowSums: array<f32>;
+
+@compute @workgroup_size(RWG)
+fn row_sums(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let r = wid.y * nwg.x + wid.x;
+  if (r >= P.groups) { return; }
+  let s = r / P.statDiv;
+  let mean = RStat[2u * s];
+  let inv = RStat[2u * s + 1u];
+  var acc = vec2<f32>(0.0);
+  for (var l = lid; l < P.L; l += RWG) {
+    let i = r * P.L + l;
+    let g = RG[i];
+    acc += vec2<f32>(g, g * (RX[i] - mean) * inv);
+  }
+  let t = wgSum(lid, acc);
+  if (lid == 0u) {
+    RowSums[2u * r] = t.x;
+    RowSums[2u * r + 1u] = t.y;
+  }
+}
+
+// The same for short rows: one invocation per row.
+@compute @workgroup_size(WG)
+fn row_sums_narrow(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let r = flatIndex(wid, nwg, lid, WG);
+  if (r >= P.groups) { return; }
+  let s = r / P.statDiv;
+  let mean = RStat[2u * s];
+  let inv = RStat[2u * s + 1u];
+  var acc = vec2<f32>(0.0);
+  for (var l = 0u; l < P.L; l++) {
+    let i = r * P.L + l;
+    let g = RG[i];
+    acc += vec2<f32>(g, g * (RX[i] - mean) * inv);
+  }
+  RowSums[2u * r] = acc.x;
+  RowSums[2u * r + 1u] = acc.y;
+}
+
+// groupNorm: invocation t < C sums rows over n into dW[t], dB[t]; t < NG (= N * groups, of Cg channels each)
+// gives Coef[2t..] = sum over the group's channels of W[c] * RowSums[n, c] / count.
+@group(0) @binding(1) var<storage, read> CRow: array<f32>;
+@group(0) @binding(2) var<storage, read> CW: array<f32>;
+@group(0) @binding(3) var<storage, read_write> CdW: array<f32>;
+@group(0) @binding(4) var<storage, read_write> CdB: array<f32>;
+@group(0) @binding(5) var<storage, read_write> CCoef: array<f32>;
+
+@compute @workgroup_size(WG)
+fn gn_combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let t = flatIndex(wid, nwg, lid, WG);
+  if (t < P.C) {
+    var acc = vec2<f32>(0.0);
+    for (var n = 0u; n < P.O; n++) {
+      let r = n * P.C + t;
+      acc += vec2<f32>(CRow[2u * r], CRow[2u * r + 1u]);
+    }
+    CdB[t] = acc.x;
+    CdW[t] = acc.y;
+  }
+  if (t < P.NG) {
+    var acc = vec2<f32>(0.0);
+    let first = t * P.Cg;
+    let groupsPerN = P.C / P.Cg;
+    let c0 = (t % groupsPerN) * P.Cg;
+    for (var k = 0u; k < P.Cg; k++) {
+      let r = first + k;
+      acc += CW[c0 + k] * vec2<f32>(CRow[2u * r], CRow[2u * r + 1u]);
+    }
+    CCoef[2u * t] = acc.x / P.count;
+    CCoef[2u * t + 1u] = acc.y / P.count;
+  }
+}
+
+// ---- dX = invstd * (dy * W[c] - (Coef0 + xhat * Coef1)), statistics and Coef indexed alike ----
+@group(0) @binding(1) var<storage, read> DG: array<f32>;
+@group(0) @binding(2) var<storage, read> DX: array<f32>;
+@group(0) @binding(3) var<storage, read> DStats: array<f32>;
+@group(0) @binding(4) var<storage, read> DW: array<f32>;
+@group(0) @binding(5) var<storage, read> DCoef: array<f32>;
+@group(0) @binding(6) var<storage, read_write> DOut: array<f32>;
+
+@compute @workgroup_size(WG)
+fn dx(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = flatIndex(wid, nwg, lid, WG);
+  if (i >= P.n) { return; }
+  let s = (i / P.statL) % P.statG;
+  let c = (i / P.S) % P.C;
+  let inv = DStats[2u * s + 1u];
+  let xhat = (DX[i] - DStats[2u * s]) * inv;
+  DOut[i] = inv * (DG[i] * DW[c] - (DCoef[2u * s] + xhat * DCoef[2u * s + 1u]));
+}

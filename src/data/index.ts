@@ -1,0 +1,9 @@
+// Public API of the data module: dataset, augmentation, collation and loading for training.
+export { PoseDataset, bboxFromKeypoints, visibility, type PoseSample, type PoseDatasetOptions } from './dataset.ts';
+export { openProjectData, type ProjectData, type OpenOptions, type SplitSource } from './project-data.ts';
+export { planSample, affineMatrix, hflipParams, unsupportedTransforms, type SamplePlan } from './plan.ts';
+export { augmentBatch, type PixelOptions } from './augment.ts';
+export { AugmentationPipeline, collate, toOriginal, type Batch, type BatchItem } from './pipeline.ts';
+export { PoseLoader, sampleSeed, type LoaderOptions } from './loader.ts';
+export { Rng, hash32 } from './random.ts';
+export { compose, invert, apply as applyAffine, type Affine } from './affine.ts';

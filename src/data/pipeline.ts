@@ -1,0 +1,121 @@
+// The augmentation pipeline of one data block (data.train or data.inference) and collation into a batch.
+import type { Transforms } from '../config/index.ts';
+import type { RgbImage } from '../io/image.ts';
+import type { Tensor } from '../tensor/tensor.ts';
+import { apply, invert, type Affine } from './affine.ts';
+import { augmentBatch } from './augment.ts';
+import type { PoseSample } from './dataset.ts';
+import { planSample, unsupportedTransforms, type SamplePlan } from './plan.ts';
+
+/** What a batch keeps of each item, to map predictions back to the original image. */
+export interface BatchItem {
+  imageId: number;
+  path: string;
+  relPath: string;
+  /** Original image size as DeepLabCut's original_size (h, w, c). */
+  originalSize: [number, number, number];
+  /** Original image pixel -> batch pixel (every geometric step composed). */
+  matrix: Affine;
+  /** Batch pixel -> original image pixel. */
+  inverse: Affine;
+  flipped: boolean;
+}
+
+export interface Batch {
+  /** [B, 3, H, W] float32; the caller owns it (dispose, or `batch.dispose()`). */
+  images: Tensor;
+  batchSize: number;
+  height: number;
+  width: number;
+  /** Annotation slots per item, bodyparts, unique bodyparts. */
+  individuals: number;
+  bodyparts: number;
+  uniqueBodyparts: number;
+  /** [B, individuals, K, 3] (x, y, visibility) in batch pixels; empty slots are 0. */
+  keypoints: Float32Array;
+  /** [B, U, 3]. */
+  unique: Float32Array;
+  /** [B, individuals, 4] xywh. */
+  boxes: Float32Array;
+  /** [B, individuals], -1 for empty slots. */
+  individualIds: Int32Array;
+  items: BatchItem[];
+  dispose(): void;
+}
+
+/** Maps a point predicted in batch pixels back to the item's original image. */
+export function toOriginal(item: BatchItem, x: number, y: number): [number, number] {
+  return apply(item.inverse, x, y);
+}
+
+export class AugmentationPipeline {
+  constructor(readonly transforms: Transforms) {
+    const missing = unsupportedTransforms(transforms);
+    if (missing.length) {
+      throw new Error(`data transforms not supported yet by dlc-gpu's augmentation: ${missing.join(', ')} (remove them from the config)`);
+    }
+  }
+
+  plan(sample: PoseSample, seed: number): SamplePlan {
+    return planSample(sample, this.transforms, seed);
+  }
+
+  /** Augments and collates samples whose images are decoded; `seeds` fix each item's random draws. */
+  run(samples: readonly PoseSample[], images: readonly RgbImage[], seeds: readonly number[]): Batch {
+    samples.forEach((s, i) => {
+      const img = images[i]!;
+      if (img.width !== s.width || img.height !== s.height) {
+        throw new Error(`${s.path}: decoded size ${img.width}x${img.height} differs from the header's ${s.width}x${s.height}`);
+      }
+    });
+    const plans = samples.map((s, i) => this.plan(s, seeds[i]!));
+    const tensor = augmentBatch(images, plans, {
+      normalize: this.transforms.normalize_images !== false,
+      scaleToUnit: this.transforms.scale_to_unit_range === true,
+    });
+    return collate(samples, plans, tensor);
+  }
+}
+
+/** Stacks the labels of augmented samples; slots pad to the largest item, with 0 (keypoints, boxes) and -1 (ids). */
+export function collate(samples: readonly PoseSample[], plans: readonly SamplePlan[], images: Tensor): Batch {
+  const B = samples.length;
+  const N = Math.max(...samples.map((s) => s.individuals));
+  const K = samples[0]!.bodyparts;
+  const U = samples[0]!.unique.length / 3;
+  const keypoints = new Float32Array(B * N * K * 3);
+  const unique = new Float32Array(B * U * 3);
+  const boxes = new Float32Array(B * N * 4);
+  const individualIds = new Int32Array(B * N).fill(-1);
+  samples.forEach((s, b) => {
+    const p = plans[b]!;
+    keypoints.set(p.keypoints, b * N * K * 3);
+    unique.set(p.unique, b * U * 3);
+    boxes.set(p.boxes, b * N * 4);
+    individualIds.set(s.individualIds, b * N);
+  });
+  const items = samples.map((s, b): BatchItem => ({
+    imageId: s.imageId,
+    path: s.path,
+    relPath: s.relPath,
+    originalSize: [s.height, s.width, 3],
+    matrix: plans[b]!.matrix,
+    inverse: invert(plans[b]!.matrix),
+    flipped: plans[b]!.flipped,
+  }));
+  return {
+    images,
+    batchSize: B,
+    height: plans[0]!.height,
+    width: plans[0]!.width,
+    individuals: N,
+    bodyparts: K,
+    uniqueBodyparts: U,
+    keypoints,
+    unique,
+    boxes,
+    individualIds,
+    items,
+    dispose: () => images.dispose(),
+  };
+}

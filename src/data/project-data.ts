@@ -1,0 +1,126 @@
+// Opens the training data of one shuffle: from its pytorch_config.yaml (the project is found from the
+// DeepLabCut folder layout) or from a project's config.yaml (shuffle 1 of the first TrainingFraction).
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { parse } from 'yaml';
+import { loadPoseConfig, makePoseConfig, parsePoseConfig, stringifyPoseConfig, type PoseConfig } from '../config/index.ts';
+import { makeSplit, readDlcSplit, readLabeledData, readProject, shuffleLayout, trainingPercent, type LabeledData, type Project, type ShuffleLayout, type Split } from '../project/index.ts';
+import { PoseDataset } from './dataset.ts';
+
+export type SplitSource = 'dlc-gpu' | 'deeplabcut' | 'default';
+
+export interface ProjectData {
+  project: Project;
+  labels: LabeledData;
+  config: PoseConfig;
+  /** The pytorch_config.yaml used, or undefined when defaults were built (no create-dataset yet). */
+  configPath: string | undefined;
+  layout: ShuffleLayout;
+  split: Split;
+  /** Where the split came from; 'default' is the split create-dataset would make (seed 42) when none exists yet. */
+  splitSource: SplitSource;
+  train: PoseDataset;
+  test: PoseDataset;
+}
+
+export interface OpenOptions {
+  /** Shuffle number when opening from a project config.yaml (default 1). */
+  shuffle?: number;
+  cacheImages?: boolean;
+}
+
+function isProjectConfig(path: string): boolean {
+  const doc = parse(readFileSync(path, 'utf8')) as Record<string, unknown> | null;
+  return !!doc && typeof doc === 'object' && 'Task' in doc && 'scorer' in doc;
+}
+
+/** The project root of a pose config at <root>/dlc-models-pytorch/iteration-N/<shuffle>/train/pytorch_config.yaml. */
+function projectRootOf(posePath: string, config: PoseConfig): string {
+  let dir = dirname(resolve(posePath));
+  while (dir !== dirname(dir)) {
+    if (basename(dir) === 'dlc-models-pytorch' && existsSync(join(dirname(dir), 'config.yaml'))) return dirname(dir);
+    dir = dirname(dir);
+  }
+  if (existsSync(join(config.metadata.project_path, 'config.yaml'))) return config.metadata.project_path;
+  throw new Error(
+    `${posePath}: cannot find the project: it is not inside <project>/dlc-models-pytorch/ and metadata.project_path (${config.metadata.project_path}) has no config.yaml`,
+  );
+}
+
+function shuffleOf(posePath: string, project: Project): { trainFraction: number; shuffle: number } {
+  const name = basename(dirname(dirname(resolve(posePath))));
+  const m = /trainset(\d+)shuffle(\d+)$/.exec(name);
+  if (!m) throw new Error(`${posePath}: the model folder '${name}' does not end in trainset<pct>shuffle<n>`);
+  const pct = Number(m[1]);
+  const trainFraction = project.trainingFractions.find((f) => trainingPercent(f) === pct) ?? pct / 100;
+  return { trainFraction, shuffle: Number(m[2]) };
+}
+
+function readSplit(layout: ShuffleLayout, frames: number, trainFraction: number): { split: Split; source: SplitSource } {
+  if (existsSync(layout.splitFile)) {
+    const saved = parse(readFileSync(layout.splitFile, 'utf8')) as { train_indices?: number[]; test_indices?: number[] };
+    if (!Array.isArray(saved?.train_indices) || !Array.isArray(saved?.test_indices)) {
+      throw new Error(`${layout.splitFile}: expected train_indices and test_indices lists`);
+    }
+    return { split: { train: saved.train_indices, test: saved.test_indices }, source: 'dlc-gpu' };
+  }
+  if (existsSync(layout.documentationPickle)) return { split: readDlcSplit(layout.documentationPickle), source: 'deeplabcut' };
+  return { split: makeSplit(frames, trainFraction, 42), source: 'default' };
+}
+
+/** Opens a shuffle's data from a pytorch_config.yaml or a project config.yaml. */
+export function openProjectData(configPath: string, options: OpenOptions = {}): ProjectData {
+  const path = resolve(configPath);
+  if (!existsSync(path)) throw new Error(`${path}: file does not exist`);
+  let project: Project;
+  let config: PoseConfig;
+  let posePath: string | undefined;
+  let trainFraction: number;
+  let shuffle: number;
+  if (isProjectConfig(path)) {
+    project = readProject(path);
+    trainFraction = project.trainingFractions[0]!;
+    shuffle = options.shuffle ?? 1;
+    const layout = shuffleLayout(project, trainFraction, shuffle);
+    if (existsSync(layout.poseConfig)) {
+      posePath = layout.poseConfig;
+      config = loadPoseConfig(posePath);
+    } else {
+      const text = stringifyPoseConfig(
+        makePoseConfig({
+          netType: project.defaultNetType && !project.multiAnimal ? project.defaultNetType : project.multiAnimal ? 'top_down_resnet_50' : 'resnet_50',
+          multiAnimal: project.multiAnimal,
+          metadata: {
+            project_path: project.root,
+            pose_config_path: layout.poseConfig,
+            bodyparts: project.bodyparts,
+            unique_bodyparts: project.uniqueBodyparts,
+            individuals: project.individuals,
+            with_identity: null,
+          },
+        }),
+      );
+      config = parsePoseConfig(text, layout.poseConfig).config;
+    }
+  } else {
+    posePath = path;
+    config = loadPoseConfig(path);
+    project = readProject(join(projectRootOf(path, config), 'config.yaml'));
+    ({ trainFraction, shuffle } = shuffleOf(path, project));
+  }
+  const layout = shuffleLayout(project, trainFraction, shuffle);
+  const labels = readLabeledData(project, { checkImages: false });
+  const { split, source } = readSplit(layout, labels.frames.length, trainFraction);
+  const common = { root: project.root, labels, bboxMargin: config.data.bbox_margin, cacheImages: options.cacheImages };
+  return {
+    project,
+    labels,
+    config,
+    configPath: posePath,
+    layout,
+    split,
+    splitSource: source,
+    train: new PoseDataset({ ...common, indices: split.train }),
+    test: new PoseDataset({ ...common, indices: split.test }),
+  };
+}

@@ -1,0 +1,123 @@
+// Normalisation and pooling layers over src/ops/norm.ts and src/ops/pool.ts, with PyTorch's parameter
+// and buffer names (weight, bias, running_mean, running_var, num_batches_tracked).
+import { full, ones, zeros } from '../ops/creation.ts';
+import { addScalar } from '../ops/elementwise.ts';
+import { batchNorm2d, groupNorm, layerNorm } from '../ops/norm.ts';
+import { avgPool2d, maxPool2d, type PoolOptions } from '../ops/pool.ts';
+import { noGrad } from '../tensor/autograd.ts';
+import type { Tensor } from '../tensor/tensor.ts';
+import { Layer } from './module.ts';
+
+type Pair = number | readonly [number, number];
+
+/**
+ * BatchNorm2d. `freezeStats` (DeepLabCut's freeze_bn_stats) keeps it on running statistics even while
+ * the model trains; `freezeWeights` (freeze_bn_weights) stops gradients to weight and bias. Both are
+ * re-applied on every train()/eval(), as DeepLabCut's backbones do.
+ */
+export class BatchNorm2d extends Layer {
+  freezeStats = false;
+  freezeWeights = false;
+  constructor(
+    readonly numFeatures: number,
+    readonly opts: { eps?: number; momentum?: number; affine?: boolean; trackRunningStats?: boolean } = {},
+  ) {
+    super();
+    if (opts.affine ?? true) {
+      this.registerParameter('weight', ones([numFeatures]));
+      this.registerParameter('bias', zeros([numFeatures]));
+    }
+    if (opts.trackRunningStats ?? true) {
+      this.registerBuffer('running_mean', zeros([numFeatures]));
+      this.registerBuffer('running_var', ones([numFeatures]));
+      this.registerBuffer('num_batches_tracked', zeros([]), { dtype: 'int64' });
+    }
+  }
+  private get affine(): boolean {
+    return this.opts.affine ?? true;
+  }
+  private get tracking(): boolean {
+    return this.opts.trackRunningStats ?? true;
+  }
+  zeroWeight(): void {
+    this.param('weight').assign(zeros([this.numFeatures]));
+  }
+  protected override onModeChange(): void {
+    if (this.affine) for (const n of ['weight', 'bias']) this.param(n).requiresGrad = !this.freezeWeights;
+  }
+  forward(x: Tensor): Tensor {
+    const useBatch = this.training && !this.freezeStats;
+    if (useBatch && this.tracking) noGrad(() => this.updateBuffer('num_batches_tracked', addScalar(this.buffer('num_batches_tracked'), 1)));
+    return batchNorm2d(
+      x,
+      this.affine ? this.param('weight') : null,
+      this.affine ? this.param('bias') : null,
+      this.tracking ? this.buffer('running_mean') : null,
+      this.tracking ? this.buffer('running_var') : null,
+      // Without running statistics PyTorch always normalises with the batch's.
+      { training: useBatch || !this.tracking, momentum: this.opts.momentum ?? 0.1, eps: this.opts.eps ?? 1e-5, frozenStats: this.training && this.freezeStats },
+    );
+  }
+}
+
+export class GroupNorm extends Layer {
+  constructor(
+    readonly numGroups: number,
+    readonly numChannels: number,
+    readonly opts: { eps?: number; affine?: boolean } = {},
+  ) {
+    super();
+    if (numChannels % numGroups !== 0) throw new Error(`GroupNorm: ${numChannels} channels do not split into ${numGroups} groups`);
+    if (opts.affine ?? true) {
+      this.registerParameter('weight', ones([numChannels]));
+      this.registerParameter('bias', zeros([numChannels]));
+    }
+  }
+  zeroWeight(): void {
+    this.param('weight').assign(zeros([this.numChannels]));
+  }
+  forward(x: Tensor): Tensor {
+    const affine = this.opts.affine ?? true;
+    return groupNorm(x, this.numGroups, affine ? this.param('weight') : null, affine ? this.param('bias') : null, this.opts.eps ?? 1e-5);
+  }
+}
+
+export class LayerNorm extends Layer {
+  constructor(
+    readonly normalizedShape: readonly number[],
+    readonly opts: { eps?: number } = {},
+  ) {
+    super();
+    this.registerParameter('weight', full(normalizedShape, 1));
+    this.registerParameter('bias', zeros(normalizedShape));
+  }
+  forward(x: Tensor): Tensor {
+    return layerNorm(x, this.normalizedShape, this.param('weight'), this.param('bias'), this.opts.eps ?? 1e-5);
+  }
+}
+
+export class MaxPool2d extends Layer {
+  constructor(
+    readonly kernelSize: Pair,
+    readonly stride?: Pair,
+    readonly padding: Pair = 0,
+    readonly opts: { dilation?: Pair; ceilMode?: boolean } = {},
+  ) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return maxPool2d(x, this.kernelSize, { stride: this.stride ?? this.kernelSize, padding: this.padding, ...this.opts });
+  }
+}
+
+export class AvgPool2d extends Layer {
+  constructor(
+    readonly kernelSize: Pair,
+    readonly opts: PoolOptions & { countIncludePad?: boolean } = {},
+  ) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return avgPool2d(x, this.kernelSize, this.opts);
+  }
+}

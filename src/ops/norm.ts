@@ -1,0 +1,192 @@
+// Normalisation layers as dedicated kernels (kernels/norm.wgsl): batchNorm (per-channel statistics over
+// N and space, running estimates updated in place), groupNorm and layerNorm (per-row statistics). Each
+// forward is a statistics pass and one normalise+affine pass; each backward two or three passes.
+import { engine } from '../gpu/current.ts';
+import { kernel, Uniforms } from '../gpu/kernel.ts';
+import { noGrad, record } from '../tensor/autograd.ts';
+import { numel, Tensor } from '../tensor/tensor.ts';
+import { full } from './creation.ts';
+import { grid } from './layout.ts';
+
+const K = {
+  stats: kernel('norm', 'stats'),
+  running: kernel('norm', 'running'),
+  fromRunning: kernel('norm', 'from_running'),
+  normalize: kernel('norm', 'normalize'),
+  bnSums: kernel('norm', 'bn_sums'),
+  rowSums: kernel('norm', 'row_sums'),
+  rowSumsNarrow: kernel('norm', 'row_sums_narrow'),
+  gnCombine: kernel('norm', 'gn_combine'),
+  dx: kernel('norm', 'dx'),
+};
+
+/** Fields of the kernels' Params struct (unused ones stay 0). */
+interface P {
+  n?: number; C?: number; S?: number; statL?: number; statG?: number; groups?: number; L?: number; O?: number;
+  OS?: number; statDiv?: number; mode?: number; NG?: number; Cg?: number; count?: number; eps?: number; momentum?: number;
+}
+
+function params(p: P): Uniforms {
+  const u = new Uniforms();
+  u.u32(p.n ?? 0).u32(p.C ?? 0).u32(p.S ?? 0).u32(p.statL ?? 0);
+  u.u32(p.statG ?? 0).u32(p.groups ?? 0).u32(p.L ?? 0).u32(p.O ?? 0);
+  u.u32(p.OS ?? 0).u32(p.statDiv ?? 1).u32(p.mode ?? 0).u32(p.NG ?? 0);
+  u.u32(p.Cg ?? 0).f32(p.count ?? 0).f32(p.eps ?? 0).f32(p.momentum ?? 0);
+  return u;
+}
+
+/** One workgroup per reduction group. */
+const perGroup = (groups: number): [number, number] => grid(groups, 1);
+
+/** (mean, invstd) per statistics group of X: groups of O runs of L elements, OS apart. */
+function statsOf(x: Tensor, groups: number, L: number, O: number, OS: number, eps: number): Tensor {
+  const stats = Tensor.empty([groups, 2]);
+  engine().dispatch(K.stats, perGroup(groups), [x.buffer, stats.buffer], params({ groups, L, O, OS, count: L * O, eps }));
+  return stats;
+}
+
+function normalizeRaw(x: Tensor, stats: Tensor, w: Tensor, b: Tensor, p: P): Tensor {
+  const y = Tensor.empty(x.shape);
+  engine().dispatch(K.normalize, grid(x.size), [x.buffer, stats.buffer, w.buffer, b.buffer, y.buffer], params({ ...p, n: x.size }));
+  return y;
+}
+
+function dxRaw(g: Tensor, x: Tensor, stats: Tensor, w: Tensor, coef: Tensor, p: P): Tensor {
+  const dx = Tensor.empty(x.shape);
+  engine().dispatch(K.dx, grid(x.size), [g.buffer, x.buffer, stats.buffer, w.buffer, coef.buffer, dx.buffer], params({ ...p, n: x.size }));
+  return dx;
+}
+
+function checkParam(t: Tensor | null | undefined, c: number, what: string, op: string): void {
+  if (t && t.size !== c) throw new Error(`${op}: ${what} has ${t.size} elements, expected ${c}`);
+}
+
+// ---- batchNorm ----
+
+export interface BatchNormOptions {
+  /** Batch statistics (and running-estimate updates) when true; running estimates when false. Default false. */
+  training?: boolean;
+  /** Running-estimate update factor (PyTorch's convention: new = (1 - m) old + m batch). Default 0.1. */
+  momentum?: number;
+  eps?: number;
+  /**
+   * DeepLabCut's freeze_bn_stats: normalise with the running estimates and leave them unchanged even
+   * in training; gradients still reach the input, weight and bias.
+   */
+  frozenStats?: boolean;
+}
+
+/**
+ * Batch normalisation of x [N, C, ...] (batchNorm2d for [N, C, H, W]). In training the batch's biased
+ * variance normalises and the running estimates (if given) are updated in place, without autograd, with
+ * the unbiased variance, as in PyTorch. weight and bias are [C] (null: 1 and 0).
+ */
+export function batchNorm2d(
+  x: Tensor,
+  weight: Tensor | null,
+  bias: Tensor | null,
+  runningMean: Tensor | null,
+  runningVar: Tensor | null,
+  opts: BatchNormOptions = {},
+): Tensor {
+  if (x.rank < 2) throw new Error(`batchNorm: input must be [N, C, ...], got [${x.shape.join(', ')}]`);
+  const { training = false, momentum = 0.1, eps = 1e-5, frozenStats = false } = opts;
+  const [N, C] = [x.shape[0]!, x.shape[1]!];
+  const S = numel(x.shape.slice(2));
+  for (const [t, what] of [[weight, 'weight'], [bias, 'bias'], [runningMean, 'runningMean'], [runningVar, 'runningVar']] as const)
+    checkParam(t, C, what, 'batchNorm');
+  const batchStats = training && !frozenStats;
+  if (!batchStats && (!runningMean || !runningVar)) throw new Error('batchNorm: running statistics are needed outside training (or with frozenStats)');
+  if (batchStats && N * S <= 1) throw new Error(`batchNorm: expected more than 1 value per channel when training, got input [${x.shape.join(', ')}]`);
+  if (x.size === 0) return Tensor.empty(x.shape);
+
+  const geometry: P = { C, S, statL: S, statG: C };
+  const computeStats = (): Tensor => {
+    if (batchStats) return statsOf(x, C, S, N, C * S, eps);
+    const stats = Tensor.empty([C, 2]);
+    engine().dispatch(K.fromRunning, grid(C), [runningMean!.buffer, runningVar!.buffer, stats.buffer], params({ C, eps }));
+    return stats;
+  };
+  const stats = computeStats();
+  if (batchStats && runningMean && runningVar) {
+    noGrad(() => {
+      const m = Tensor.empty([C]);
+      const v = Tensor.empty([C]);
+      const u = params({ C, count: N * S, eps, momentum });
+      engine().dispatch(K.running, grid(C), [stats.buffer, runningMean.buffer, runningVar.buffer, m.buffer, v.buffer], u);
+      runningMean.assign(m);
+      runningVar.assign(v);
+    });
+  }
+  const w = weight ?? full([C], 1);
+  const b = bias ?? full([C], 0);
+  const y = normalizeRaw(x, stats, w, b, geometry);
+  const inputs = [x, w, b];
+  return record(y, 'batchNorm2d', inputs, (g) => {
+    // The saved statistics may have gone with the scope that made y: recompute them from x.
+    const st = stats.disposed ? computeStats() : stats;
+    const dW = Tensor.empty([C]);
+    const dB = Tensor.empty([C]);
+    const coef = Tensor.empty([C, 2]);
+    const u = params({ groups: C, L: S, O: N, OS: C * S, statDiv: 1, mode: batchStats ? 0 : 1, count: N * S });
+    engine().dispatch(K.bnSums, perGroup(C), [g.buffer, x.buffer, st.buffer, w.buffer, dW.buffer, dB.buffer, coef.buffer], u);
+    const dx = x.requiresGrad ? dxRaw(g, x, st, w, coef, geometry) : null;
+    return [dx, weight ? Tensor.reshapeOwned(dW, weight.shape) : null, bias ? Tensor.reshapeOwned(dB, bias.shape) : null];
+  });
+}
+
+/** Alias: batch normalisation of any [N, C, ...] input. */
+export const batchNorm = batchNorm2d;
+
+// ---- groupNorm / layerNorm ----
+
+/** Normalises rows of x viewed as [N, C, S], statistics over groups of Cg consecutive channels (and S); affine per channel. */
+function rowNorm(op: string, x: Tensor, N: number, C: number, S: number, Cg: number, weight: Tensor | null, bias: Tensor | null, eps: number): Tensor {
+  checkParam(weight, C, 'weight', op);
+  checkParam(bias, C, 'bias', op);
+  if (x.size === 0) return Tensor.empty(x.shape);
+  const NG = N * (C / Cg);
+  const L = Cg * S;
+  const geometry: P = { C, S, statL: L, statG: NG };
+  const computeStats = () => statsOf(x, NG, L, 1, 0, eps);
+  const stats = computeStats();
+  const w = weight ?? full([C], 1);
+  const b = bias ?? full([C], 0);
+  const y = normalizeRaw(x, stats, w, b, geometry);
+  return record(y, op, [x, w, b], (g) => {
+    const st = stats.disposed ? computeStats() : stats;
+    const rows = Tensor.empty([N * C, 2]);
+    const u = params({ groups: N * C, L: S, statDiv: Cg });
+    if (S >= 64 || N * C < 1024) engine().dispatch(K.rowSums, perGroup(N * C), [g.buffer, x.buffer, st.buffer, rows.buffer], u);
+    else engine().dispatch(K.rowSumsNarrow, grid(N * C), [g.buffer, x.buffer, st.buffer, rows.buffer], u);
+    const dW = Tensor.empty([C]);
+    const dB = Tensor.empty([C]);
+    const coef = Tensor.empty([NG, 2]);
+    const cu = params({ C, O: N, NG, Cg, count: L });
+    engine().dispatch(K.gnCombine, grid(Math.max(C, NG)), [rows.buffer, w.buffer, dW.buffer, dB.buffer, coef.buffer], cu);
+    const dx = x.requiresGrad ? dxRaw(g, x, st, w, coef, geometry) : null;
+    return [dx, weight ? Tensor.reshapeOwned(dW, weight.shape) : null, bias ? Tensor.reshapeOwned(dB, bias.shape) : null];
+  });
+}
+
+/** Group normalisation of x [N, C, ...] over `groups` groups of C / groups channels; weight and bias [C] (null: none). */
+export function groupNorm(x: Tensor, groups: number, weight: Tensor | null = null, bias: Tensor | null = null, eps = 1e-5): Tensor {
+  if (x.rank < 2) throw new Error(`groupNorm: input must be [N, C, ...], got [${x.shape.join(', ')}]`);
+  const [N, C] = [x.shape[0]!, x.shape[1]!];
+  if (!Number.isInteger(groups) || groups < 1 || C % groups !== 0) throw new Error(`groupNorm: ${C} channels cannot be split into ${groups} groups`);
+  return rowNorm('groupNorm', x, N, C, numel(x.shape.slice(2)), C / groups, weight, bias, eps);
+}
+
+/**
+ * Layer normalisation over the trailing dimensions `normalizedShape`; weight and bias have that shape
+ * (null: none).
+ */
+export function layerNorm(x: Tensor, normalizedShape: number | readonly number[], weight: Tensor | null = null, bias: Tensor | null = null, eps = 1e-5): Tensor {
+  const ns = typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
+  const tail = x.shape.slice(x.rank - ns.length);
+  if (ns.length > x.rank || tail.some((d, i) => d !== ns[i]))
+    throw new Error(`layerNorm: normalizedShape [${ns.join(', ')}] does not match the end of input [${x.shape.join(', ')}]`);
+  const K = numel(ns);
+  // Rows of K "channels" of one element each, all in one group: the affine parameters are per element.
+  return rowNorm('layerNorm', x, x.size / Math.max(K, 1), K, 1, K, weight, bias, eps);
+}

@@ -1,0 +1,89 @@
+// maxPool2d / avgPool2d / adaptiveAvgPool2d against PyTorch 1.13 (fixtures from
+// scripts/fixtures/make_layer_fixtures.py): forward and input gradients; finite differences on tiny shapes.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import * as dg from '../src/index.ts';
+import type { Tensor } from '../src/index.ts';
+import { expectClose } from './helpers/compare.ts';
+import { gradcheck, randomInput } from './helpers/gradcheck.ts';
+import { useGpu } from './helpers/gpu.ts';
+
+interface Case {
+  name: string;
+  op: string;
+  args: Record<string, any>;
+  tol: number;
+  inputs: { shape: number[]; data: number[] }[];
+  out: { shape: number[]; data: number[] };
+  upstream?: number[];
+  grads?: (number[] | null)[];
+}
+
+/** One test per fixture case: forward, then gradients of the inputs the case marks. */
+function fixtureSuite(file: string, run: (c: Case, t: Tensor[]) => Tensor): void {
+  const { cases } = JSON.parse(readFileSync(new URL(`./fixtures/${file}.json`, import.meta.url), 'utf8')) as { cases: Case[] };
+  for (const c of cases) {
+    it(c.name, async () => {
+      await dg.scope(async () => {
+        const inputs = c.inputs.map((i, k) => {
+          const t = dg.tensor(Float32Array.from(i.data), i.shape);
+          t.requiresGrad = !!c.grads?.[k];
+          return t;
+        });
+        const out = run(c, inputs);
+        expect(out.shape).toEqual(c.out.shape);
+        expectClose(await out.toArray(), c.out.data, c.tol, 'forward');
+        out.backward(dg.tensor(Float32Array.from(c.upstream!), c.out.shape));
+        for (let k = 0; k < inputs.length; k++) {
+          const want = c.grads![k];
+          if (!want) continue;
+          const g = inputs[k]!.grad;
+          expect(g, `gradient of input ${k}`).not.toBeNull();
+          expectClose(await g!.toArray(), want, c.tol, `gradient of input ${k}`);
+        }
+      });
+    });
+  }
+}
+
+describe('pooling matches PyTorch 1.13', () => {
+  useGpu();
+  fixtureSuite('pool', (c, [x]) => {
+    const a = c.args;
+    if (c.op === 'maxPool2d') return dg.maxPool2d(x!, a.kernel, { stride: a.stride, padding: a.padding, dilation: a.dilation, ceilMode: a.ceilMode });
+    if (c.op === 'avgPool2d') return dg.avgPool2d(x!, a.kernel, { stride: a.stride, padding: a.padding, ceilMode: a.ceilMode, countIncludePad: a.countIncludePad });
+    return dg.adaptiveAvgPool2d(x!, a.outputSize);
+  });
+});
+
+describe('pooling details', () => {
+  useGpu();
+  it('returns PyTorch-style plane indices', async () => {
+    await dg.scope(async () => {
+      const x = dg.tensor([1, 5, 2, 0, 3, 4, 9, 8, 7, 6, 1, 2, 0, 0, 0, 3], [1, 1, 4, 4]);
+      const { values, indices } = dg.maxPool2dWithIndices(x, 2);
+      expect(Array.from(await values.toArray())).toEqual([5, 9, 7, 3]);
+      expect(Array.from(await indices.toArray())).toEqual([1, 6, 8, 15]);
+    });
+  });
+  it('maxPool2d backward works after its forward scope is gone', async () => {
+    await dg.scope(async () => {
+      const x = dg.randn([1, 2, 5, 5], { seed: 4 });
+      x.requiresGrad = true;
+      const y = dg.tidy(() => dg.maxPool2d(x, 3, { stride: 2, padding: 1 }));
+      dg.sum(y).backward();
+      const g = await x.grad!.toArray();
+      expect(g.reduce((s, v) => s + v, 0)).toBeCloseTo(18, 4);
+    });
+  });
+  const tiny = (shape: number[], seed: number) => [randomInput(shape, seed, -2, 2)];
+  it('avgPool2d passes finite differences', async () => {
+    expect(await gradcheck(([x]) => dg.avgPool2d(x!, 3, { stride: 2, padding: 1, ceilMode: true, countIncludePad: false }), tiny([1, 2, 4, 5], 21))).toBeLessThan(2e-2);
+  });
+  it('adaptiveAvgPool2d passes finite differences', async () => {
+    expect(await gradcheck(([x]) => dg.adaptiveAvgPool2d(x!, [2, 3]), tiny([1, 2, 3, 5], 22))).toBeLessThan(2e-2);
+  });
+  it('maxPool2d passes finite differences', async () => {
+    expect(await gradcheck(([x]) => dg.maxPool2d(x!, 2, { stride: 1, dilation: 2, padding: 1 }), tiny([1, 1, 4, 5], 23))).toBeLessThan(2e-2);
+  });
+});

@@ -5,7 +5,7 @@ import { kernel, Uniforms } from '../gpu/kernel.ts';
 import { record } from '../tensor/autograd.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { zerosLike, full } from './creation.ts';
-import { broadcastShapes, broadcastStrides, checkRank, grid, sameShape } from './layout.ts';
+import { broadcastShapes, broadcastStrides, checkRank, coalesce, grid } from './layout.ts';
 
 const unaryKernel = kernel('unary');
 const binaryKernel = kernel('binary');
@@ -27,19 +27,28 @@ const B = {
 
 function unaryRaw(x: Tensor, op: number, alpha = 0, beta = 0): Tensor {
   const y = Tensor.empty(x.shape);
-  if (y.size > 0) engine().dispatch(unaryKernel, grid(y.size), [x.buffer, y.buffer], new Uniforms().u32(y.size).u32(op).f32(alpha).f32(beta));
+  if (y.size > 0) engine().dispatch(unaryKernel, grid(Math.ceil(y.size / 4)), [x.buffer, y.buffer], new Uniforms().u32(y.size).u32(op).f32(alpha).f32(beta));
   return y;
 }
+
+const binary4Kernel = kernel('binary', 'main4');
 
 function binaryRaw(a: Tensor, b: Tensor, op: number, alpha = 0): Tensor {
   const shape = broadcastShapes(a.shape, b.shape);
   checkRank(shape, 'binary op');
   const out = Tensor.empty(shape);
   if (out.size === 0) return out;
-  const same = sameShape(a.shape, shape) && sameShape(b.shape, shape);
-  const u = new Uniforms().u32(out.size).u32(op).u32(shape.length).u32(same ? 1 : 0).f32(alpha);
-  u.dims(shape).dims(broadcastStrides(a.shape, shape)).dims(broadcastStrides(b.shape, shape));
-  engine().dispatch(binaryKernel, grid(out.size), [a.buffer, b.buffer, out.buffer], u);
+  const c = coalesce(shape, [broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)]);
+  const [sa, sb] = c.strides as [number[], number[]];
+  const inner = c.shape.length - 1;
+  // Four outputs per invocation when each operand's innermost stride is 0 (splat) or 1 with every other
+  // stride a multiple of 4 (an aligned vec4).
+  const vec4able = (s: number[]) => s[inner] === 0 || (s[inner] === 1 && s.every((v, d) => d === inner || v % 4 === 0));
+  const wide = c.shape[inner]! % 4 === 0 && vec4able(sa) && vec4able(sb);
+  const u = new Uniforms().u32(out.size).u32(op).u32(c.shape.length).u32(sa[inner]!).u32(sb[inner]!).f32(alpha);
+  u.dims(c.shape).dims(sa).dims(sb);
+  if (wide) engine().dispatch(binary4Kernel, grid(out.size / 4), [a.buffer, b.buffer, out.buffer], u);
+  else engine().dispatch(binaryKernel, grid(out.size), [a.buffer, b.buffer, out.buffer], u);
   return out;
 }
 

@@ -63,3 +63,26 @@ export function grid(n: number, workgroupSize = 256): [number, number] {
 export function checkRank(shape: Shape, op: string): void {
   if (shape.length > MAX_RANK) throw new Error(`${op}: tensors of rank ${shape.length} are not supported (at most ${MAX_RANK})`);
 }
+
+/**
+ * Merges adjacent dimensions that every stride list walks contiguously, and drops size-1 dimensions,
+ * so kernels index fewer dimensions (fewer integer divisions per element). Returns at least one dimension.
+ */
+export function coalesce(shape: readonly number[], strides: readonly (readonly number[])[]): { shape: number[]; strides: number[][] } {
+  const dims = shape.map((_, d) => d).filter((d) => shape[d] !== 1);
+  const outShape: number[] = [];
+  const outStrides: number[][] = strides.map(() => []);
+  for (const d of dims) {
+    const last = outShape.length - 1;
+    const mergeable = last >= 0 && strides.every((s, k) => outStrides[k]![last] === s[d]! * shape[d]!);
+    if (mergeable) {
+      outShape[last]! *= shape[d]!;
+      strides.forEach((s, k) => (outStrides[k]![last] = s[d]!));
+    } else {
+      outShape.push(shape[d]!);
+      strides.forEach((s, k) => outStrides[k]!.push(s[d]!));
+    }
+  }
+  if (outShape.length === 0) return { shape: [1], strides: strides.map(() => [0]) };
+  return { shape: outShape, strides: outStrides };
+}

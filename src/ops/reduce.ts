@@ -2,11 +2,11 @@
 // contiguous, else permuted so they are; kernels/reduce.wgsl then reduces K.
 import { engine } from '../gpu/current.ts';
 import { kernel, Uniforms } from '../gpu/kernel.ts';
-import { noGrad, record } from '../tensor/autograd.ts';
+import { record } from '../tensor/autograd.ts';
 import { numel, Tensor, type Shape } from '../tensor/tensor.ts';
 import { div, eq, mul, mulScalar, sub } from './elementwise.ts';
 import { grid, normaliseAxes, sameShape } from './layout.ts';
-import { expand, permute, reshape } from './shape.ts';
+import { expand, reshape } from './shape.ts';
 
 const wideKernel = kernel('reduce', 'wide');
 const narrowKernel = kernel('reduce', 'narrow');
@@ -26,29 +26,42 @@ function plan(x: Tensor, axis: number | readonly number[] | undefined, keepdim: 
   return { axes, kept, keepShape, outShape: keepdim ? keepShape : kept.map((d) => x.shape[d]!) };
 }
 
+/** Contiguous runs of sorted axes: [0, 2, 3] -> [[0], [2, 3]]. */
+function runsOf(axes: readonly number[]): number[][] {
+  const runs: number[][] = [];
+  for (const a of axes) {
+    const last = runs[runs.length - 1];
+    if (last && last[last.length - 1] === a - 1) last.push(a);
+    else runs.push([a]);
+  }
+  return runs;
+}
+
 /** Runs the reduce kernel; no autograd. */
 function reduceRaw(x: Tensor, p: Plan, op: number, scale = 1): Tensor {
+  const runs = runsOf(p.axes);
+  if (runs.length > 1) {
+    if (op === OP.argmax || op === OP.argmin) throw new Error('argmax/argmin reduce one axis');
+    // Sums, maxima and minima compose: reduce the innermost run first (keeping its axes), then the rest.
+    // This avoids a transposing copy of the whole input.
+    const inner = runs[runs.length - 1]!;
+    const partial = reduceRaw(x, plan(x, inner, true), op);
+    const rest = reduceRaw(partial, { ...plan(partial, p.axes.filter((a) => !inner.includes(a)), true), outShape: p.outShape }, op, scale);
+    partial.dispose();
+    return rest;
+  }
   const out = Tensor.empty(p.outShape);
   if (out.size === 0) return out;
-  let src = x;
-  let outer: number, K: number, inner: number;
-  const contiguous = p.axes.every((a, i) => i === 0 || a === p.axes[i - 1]! + 1);
-  if (contiguous && p.axes.length > 0) {
-    outer = numel(x.shape.slice(0, p.axes[0]));
-    K = numel(p.axes.map((a) => x.shape[a]!));
-    inner = numel(x.shape.slice(p.axes[p.axes.length - 1]! + 1));
-  } else {
-    src = noGrad(() => permute(x, [...p.kept, ...p.axes]));
-    outer = numel(p.kept.map((d) => x.shape[d]!));
-    K = numel(p.axes.map((a) => x.shape[a]!));
-    inner = 1;
-  }
+  const first = p.axes[0] ?? x.rank;
+  const last = p.axes[p.axes.length - 1] ?? x.rank - 1;
+  const outer = numel(x.shape.slice(0, first));
+  const K = numel(p.axes.map((a) => x.shape[a]!));
+  const inner = numel(x.shape.slice(last + 1));
   const u = new Uniforms().u32(outer).u32(K).u32(inner).u32(op).f32(scale);
   const outputs = outer * inner;
   // Long reductions get a workgroup per output; short ones an invocation per output.
-  if (K >= 64 || outputs < 1024) engine().dispatch(wideKernel, grid(outputs, 1), [src.buffer, out.buffer], u);
-  else engine().dispatch(narrowKernel, grid(outputs, 64), [src.buffer, out.buffer], u);
-  if (src !== x) src.dispose();
+  if (K >= 64 || outputs < 1024) engine().dispatch(wideKernel, grid(outputs, 1), [x.buffer, out.buffer], u);
+  else engine().dispatch(narrowKernel, grid(outputs, 64), [x.buffer, out.buffer], u);
   return out;
 }
 

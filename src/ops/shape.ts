@@ -5,7 +5,7 @@ import { kernel, Uniforms } from '../gpu/kernel.ts';
 import { record } from '../tensor/autograd.ts';
 import { numel, Tensor, type Shape } from '../tensor/tensor.ts';
 import { full, zeros } from './creation.ts';
-import { broadcastStrides, checkRank, contiguousStrides, grid, normaliseAxis } from './layout.ts';
+import { broadcastStrides, checkRank, coalesce, contiguousStrides, grid, normaliseAxis } from './layout.ts';
 import { sumTo } from './reduce.ts';
 
 const copyKernel = kernel('copy');
@@ -23,7 +23,8 @@ function copyRegion(src: Tensor, dst: Tensor, r: Region): void {
   const n = numel(r.shape);
   if (n === 0) return;
   checkRank(r.shape, 'copy');
-  const u = new Uniforms().u32(n).u32(r.shape.length).u32(r.srcBase).u32(r.dstBase).dims(r.shape).dims(r.srcStrides).dims(r.dstStrides);
+  const c = coalesce(r.shape, [r.srcStrides, r.dstStrides]);
+  const u = new Uniforms().u32(n).u32(c.shape.length).u32(r.srcBase).u32(r.dstBase).dims(c.shape).dims(c.strides[0]!).dims(c.strides[1]!);
   engine().dispatch(copyKernel, grid(n), [src.buffer, dst.buffer], u);
 }
 

@@ -56,7 +56,7 @@ export class PyPersistentId {
 }
 
 /** A Python tuple: a frozen array. */
-export function tuple<T>(...items: T[]): readonly T[] {
+export function tuple<T extends unknown[]>(...items: T): Readonly<T> {
   return Object.freeze(items);
 }
 

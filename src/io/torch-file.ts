@@ -70,7 +70,7 @@ function describeStart(bytes: Uint8Array): string {
 
 /** What kind of file the bytes are, for error messages and dispatch. */
 export function sniffWeightsFile(bytes: Uint8Array): 'zip' | 'legacy-torch' | 'pickle' | 'safetensors' | 'tar' | 'unknown' {
-  if (looksLikeZip(bytes)) return 'zip';
+  if (looksLikeZip(bytes) || (bytes.length < 4 && bytes[0] === 0x50 && bytes[1] === 0x4b)) return 'zip';
   if (bytes.length >= 2 && bytes[0] === 0x80 && bytes[1]! >= 2 && bytes[1]! <= 5) {
     if (bytes[2] === 0x8a && bytes[3] === 0x0a && LEGACY_MAGIC.every((b, i) => bytes[4 + i] === b)) return 'legacy-torch';
     return 'pickle';
@@ -335,7 +335,7 @@ export function serializeTorchFileChunks(value: unknown, options: WriteTorchOpti
       keys.set(v.data, key);
       records.push({ name: `${archive}/data/${key}`, data: hostTensorBytes(v) });
     }
-    const storage = new PyPersistentId(tuple<unknown>('storage', new PyGlobal('torch', DTYPE_STORAGES[v.dtype]), key, 'cpu', v.numel));
+    const storage = new PyPersistentId(tuple('storage', new PyGlobal('torch', DTYPE_STORAGES[v.dtype]), key, 'cpu', v.numel));
     return new PyReduce(rebuildV2, [
       storage,
       0,

@@ -41,14 +41,17 @@ export interface InitOptions {
   device?: string;
   /** A Dawn backend (vulkan, opengl, metal, d3d12, ...); default from DLC_GPU_BACKEND. */
   backend?: string;
+  /** Use no optional adapter features (subgroups, f16): every kernel takes its portable path. */
+  portable?: boolean;
 }
 
 /** Creates the engine on the chosen adapter and makes it current. */
 export async function init(options: InitOptions = {}): Promise<Engine> {
   const { gpu, backend } = createDawnGpu(options.backend);
-  const e = await createEngine(gpu, options.device ?? 'auto', backend);
+  const e = await createEngine(gpu, options.device ?? 'auto', backend, { portable: options.portable });
   setEngine(e);
   return e;
 }
 export * as nn from './nn/index.ts';
 export * as optim from './optim/index.ts';
+export * as io from './io/index.ts';

@@ -26,6 +26,15 @@ describe('kernels and errors', () => {
     expect(src.locate(libLines + mathLines + 3)).toBe('kernels/binary.wgsl:3');
   });
 
+  it("hoists a kernel's enable directives above its libraries and still maps their lines home", () => {
+    const src = moduleSource('matmul');
+    expect(src.code.startsWith('enable subgroups;\n')).toBe(true);
+    expect(src.locate(1)).toBe('kernels/matmul.wgsl:1');
+    expect(src.locate(2)).toBe('kernels/_matmul.wgsl:1');
+    const body = moduleSource('_matmul').code.split('\n').length - 1;
+    expect(src.locate(body + 3)).toBe('kernels/matmul.wgsl:2');
+  });
+
   it('a WGSL compile error names the kernel file and line', async () => {
     // On an engine of its own: a failed kernel poisons its engine by design (errors are sticky).
     const poisoned = await dg.init();

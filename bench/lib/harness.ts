@@ -49,11 +49,11 @@ export async function timeGpu(name: string, work: () => unknown, options: TimeOp
 
 export type Row = Record<string, string | number | null>;
 
-/** Prints rows as an aligned text table (numbers right-aligned). */
-export function printTable(rows: readonly Row[], title?: string): void {
+/** Prints rows as an aligned text table (numbers right-aligned); `columns` fixes the order (default: first seen). */
+export function printTable(rows: readonly Row[], title?: string, columns?: readonly string[]): void {
   if (title) console.log(`\n${title}`);
   if (!rows.length) return;
-  const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const cols = columns ? [...columns] : [...new Set(rows.flatMap((r) => Object.keys(r)))];
   const cell = (v: unknown) => (v === null || v === undefined ? '-' : typeof v === 'number' ? fmt(v) : String(v));
   const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
   const line = (vals: string[], right: boolean[]) => vals.map((v, i) => (right[i] ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join('  ');

@@ -5,9 +5,10 @@ import { Engine } from './engine.ts';
 /** Optional features the kernels can use when the adapter has them. */
 const wantedFeatures: GPUFeatureName[] = ['subgroups', 'shader-f16', 'timestamp-query'];
 
-export async function createEngine(gpu: GPU, deviceKey = 'auto', backend?: string): Promise<Engine> {
+/** `portable`: request none of the optional features, so kernels take their portable paths (tests, debugging). */
+export async function createEngine(gpu: GPU, deviceKey = 'auto', backend?: string, opts: { portable?: boolean } = {}): Promise<Engine> {
   const { adapter } = await chooseAdapter(gpu, deviceKey, backend);
-  const requiredFeatures = wantedFeatures.filter((f) => adapter.features.has(f));
+  const requiredFeatures = opts.portable ? [] : wantedFeatures.filter((f) => adapter.features.has(f));
   const l = adapter.limits;
   const device = await adapter.requestDevice({
     requiredFeatures,

@@ -49,6 +49,8 @@ const libraries: Readonly<Record<string, readonly string[]>> = {
   pool: ['_index'],
   resample: ['_index'],
   hrnet_fuse: ['_index'],
+  matmul: ['_matmul'],
+  matmul_portable: ['_matmul'],
 };
 
 export interface ModuleSource {
@@ -62,15 +64,25 @@ export function moduleSource(file: string): ModuleSource {
   const parts = [...(custom?.libraries ?? libraries[file] ?? []), file].map((name) => {
     const src = name === file && custom ? custom.code : kernelSources[name];
     if (src === undefined) throw new Error(`kernels/${name}.wgsl does not exist`);
-    return { name, src: src.endsWith('\n') ? src : `${src}\n` };
+    return { name, src: src.endsWith('\n') ? src : `${src}\n`, firstLine: 1 };
   });
+  // WGSL wants `enable` directives before any declaration: the kernel's own move to the top of the module
+  // (their lines there map back to the kernel file; the lines they leave stay blank so numbering holds).
+  const own = parts[parts.length - 1]!;
+  const directives = own.src.split('\n').map((l, i) => ({ l, i })).filter(({ l }) => /^\s*enable\s[^;]*;/.test(l));
+  if (directives.length && parts.length > 1) {
+    const lines = own.src.split('\n');
+    for (const { i } of directives) lines[i] = '';
+    own.src = lines.join('\n');
+    parts.unshift({ name: file, src: `${directives.map(({ l }) => l).join('\n')}\n`, firstLine: directives[0]!.i + 1 });
+  }
   return {
     code: parts.map((p) => p.src).join(''),
     locate(line: number): string {
       let first = 1;
       for (const p of parts) {
         const lines = p.src.split('\n').length - 1;
-        if (line < first + lines) return `kernels/${p.name}.wgsl:${line - first + 1}`;
+        if (line < first + lines) return `kernels/${p.name}.wgsl:${line - first + p.firstLine}`;
         first += lines;
       }
       return `kernels/${file}.wgsl:?`;

@@ -1,44 +1,39 @@
 // Batched matrix product with broadcast batch dimensions (torch.matmul for rank >= 2 and vectors).
 // Gradients reuse the same kernel with transposed operands (flags, no copies).
 import { engine } from '../gpu/current.ts';
-import { defineKernel, kernel, type KernelSpec, Uniforms } from '../gpu/kernel.ts';
-import { kernelSources } from '../gpu/kernel-sources.generated.ts';
+import { kernel, type KernelSpec, Uniforms } from '../gpu/kernel.ts';
 import { record } from '../tensor/autograd.ts';
 import { numel, Tensor } from '../tensor/tensor.ts';
 import { broadcastShapes, sameShape } from './layout.ts';
 import { sumTo } from './reduce.ts';
 import { expand, squeeze, unsqueeze } from './shape.ts';
 
-// kernels/matmul.wgsl: 8-invocation workgroups, each an 8 x 24 tile of C. The tile's A values are shared with
-// subgroupBroadcast, which needs the 8 invocations inside one subgroup (subgroup size >= 8; lavapipe's is 8).
-// Other adapters get the portable variant: the same source without the `enable subgroups;` line and with the
-// [portable] rowsA (lane-uniform loads) in place of the [subgroup] one.
-const TILE_M = 8;
-const TILE_N = 24;
-let matmulKernels: { device: GPUDevice; spec: KernelSpec } | null = null;
+// kernels/_matmul.wgsl: 8-invocation workgroups, each a 16-row tile of C, in three entry points: `main` (any shape,
+// 16 x 24 tiles), `main_n4` (B read as vec4 along N: !TB, N and B's batch stride divisible by 4; 16 x 32 tiles) and
+// `main_k4` (B read as vec4 along K: TB, K and B's batch stride divisible by 4; 16 x 24 tiles). kernels/matmul.wgsl
+// shares the tile's A values with subgroupBroadcast, which needs the 8 invocations inside one subgroup (subgroup
+// size >= 8; lavapipe's is 8); other adapters get kernels/matmul_portable.wgsl (lane-uniform loads instead).
+const TILE_M = 16;
+/** Invocations per workgroup, which subgroupBroadcast needs inside one subgroup. */
+const LANES = 8;
 
-function portableSource(code: string): string {
-  return code
-    .replace(/^enable subgroups;.*\n/m, '')
-    .replace(/^\/\/ \[subgroup\]\n[\s\S]*?^\/\/ \[\/subgroup\]\n/m, '')
-    .replace(/^\/\/ \[portable\]\n([\s\S]*?)^\/\/ \[\/portable\]\n/m, (_, body: string) => body.replace(/^\/\/ ?/gm, ''));
+interface MatmulSpecs {
+  main: KernelSpec;
+  n4: KernelSpec;
+  k4: KernelSpec;
 }
+let specs: { device: GPUDevice; specs: MatmulSpecs } | null = null;
 
-/** The matmul kernel for the current device: the subgroup variant where it is safe, else the portable one. */
-function matmulKernel(): KernelSpec {
+/** The matmul entry points for the current device: the subgroup variant where it is safe, else the portable one. */
+function matmulSpecs(): MatmulSpecs {
   const e = engine();
-  if (matmulKernels?.device !== e.device) {
+  if (specs?.device !== e.device) {
     const info = e.adapter.info as GPUAdapterInfo & { subgroupMinSize?: number };
-    const subgroups = e.device.features.has('subgroups') && (info.subgroupMinSize ?? 0) >= TILE_M;
-    matmulKernels = { device: e.device, spec: subgroups ? kernel('matmul') : portableMatmul() };
+    const subgroups = e.device.features.has('subgroups') && (info.subgroupMinSize ?? 0) >= LANES;
+    const file = subgroups ? 'matmul' : 'matmul_portable';
+    specs = { device: e.device, specs: { main: kernel(file, 'main'), n4: kernel(file, 'main_n4'), k4: kernel(file, 'main_k4') } };
   }
-  return matmulKernels.spec;
-}
-
-let portable: KernelSpec | null = null;
-function portableMatmul(): KernelSpec {
-  portable ??= defineKernel('matmul_portable', portableSource(kernelSources.matmul!));
-  return portable;
+  return specs.specs;
 }
 
 /**
@@ -49,15 +44,23 @@ export function matmulRaw(a: Tensor, b: Tensor, m: number, n: number, k: number,
   const out = Tensor.empty([batch, m, n]);
   if (out.size === 0) return out;
   const e = engine();
-  const spec = matmulKernel();
-  const constants = { TA: ta ? 1 : 0, TB: tb ? 1 : 0 };
+  const entries = matmulSpecs();
+  // The entry point by shape (see above); each (entry, TA, TB) is one pipeline.
+  let spec = entries.main;
+  let tileN = 24;
+  let constants: Record<string, number> = { TA: ta ? 1 : 0, TB: tb ? 1 : 0 };
+  if (!tb && n % 4 === 0 && strideB % 4 === 0) {
+    [spec, tileN, constants] = [entries.n4, 32, { TA: ta ? 1 : 0 }];
+  } else if (tb && k % 4 === 0 && strideB % 4 === 0) {
+    [spec, constants] = [entries.k4, { TA: ta ? 1 : 0 }];
+  }
   // Grids past the per-axis limit are split into several dispatches (first tile row / batch index as uniforms).
   const max = e.limits.maxComputeWorkgroupsPerDimension;
   const tilesM = Math.ceil(m / TILE_M);
   for (let z0 = 0; z0 < batch; z0 += max) {
     for (let t0 = 0; t0 < tilesM; t0 += max) {
       const u = new Uniforms().u32(m).u32(n).u32(k).u32(batch).u32(strideA).u32(strideB).u32(t0 * TILE_M).u32(z0);
-      e.dispatch(spec, [Math.ceil(n / TILE_N), Math.min(max, tilesM - t0), Math.min(max, batch - z0)], [a.buffer, b.buffer, out.buffer], u, constants);
+      e.dispatch(spec, [Math.ceil(n / tileN), Math.min(max, tilesM - t0), Math.min(max, batch - z0)], [a.buffer, b.buffer, out.buffer], u, constants);
     }
   }
   return out;

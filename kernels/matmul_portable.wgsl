@@ -1,0 +1,9 @@
+// Matmul for adapters without subgroups of 8 or more lanes: each lane loads the tile's rows of A itself
+// (see kernels/_matmul.wgsl).
+// Rows 8g .. 8g + 7 of the tile: their A values at one k, each loaded by every lane from the same address.
+fn rowsA(own: f32, k: u32, g: u32) -> array<f32, 8> {
+  let o = k * aStep;
+  let r = 8u * g;
+  return array<f32, 8>(A[aRow[r] + o], A[aRow[r + 1u] + o], A[aRow[r + 2u] + o], A[aRow[r + 3u] + o],
+                       A[aRow[r + 4u] + o], A[aRow[r + 5u] + o], A[aRow[r + 6u] + o], A[aRow[r + 7u] + o]);
+}

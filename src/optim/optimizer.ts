@@ -6,6 +6,7 @@ import { kernel, Uniforms } from '../gpu/kernel.ts';
 import { tensor, zeros } from '../ops/creation.ts';
 import { grid } from '../ops/layout.ts';
 import type { StateEntry } from '../nn/module.ts';
+import { keep } from '../tensor/scope.ts';
 import { Tensor } from '../tensor/tensor.ts';
 
 export const FLAG = { maximize: 1, nesterov: 2, firstStep: 4, amsgrad: 8, decoupled: 16, centered: 32, momentum: 64 } as const;
@@ -64,7 +65,7 @@ export abstract class Optimizer {
   protected abstract update(args: UpdateArgs): { entry: string; u: Uniforms; buffers: Tensor[] };
 
   protected spareTensor(i: number): Tensor {
-    while (this.spare.length <= i) this.spare.push(zeros([1]));
+    while (this.spare.length <= i) this.spare.push(keep(zeros([1])));
     return this.spare[i]!;
   }
 
@@ -76,7 +77,8 @@ export abstract class Optimizer {
         let state = this.state.get(param);
         if (!state) this.state.set(param, (state = {}));
         const created = new Set(this.stateKeys(group).filter((k) => !(k in state)));
-        for (const key of created) state[key] = zeros(param.shape);
+        // Optimizer state outlives the step: keep it out of any enclosing tidy() scope.
+        for (const key of created) state[key] = keep(zeros(param.shape));
         state.step = ((state.step as number | undefined) ?? 0) + 1;
         const { entry, u, buffers } = this.update({ group, state, param, created });
         engine().dispatch(kernel('optim', entry), grid(param.size), [param.buffer, param.grad.buffer, ...buffers.map((t) => t.buffer)], u);
@@ -143,7 +145,7 @@ export abstract class Optimizer {
         else if (v.shape.length === 0 && k === 'step') s[k] = v.data[0]!;
         else {
           if (v.data.length !== p.size) throw new Error(`optimizer state '${k}' of parameter ${i} has ${v.data.length} values, the parameter ${p.size}`);
-          s[k] = tensor(Float32Array.from(v.data), p.shape);
+          s[k] = keep(tensor(Float32Array.from(v.data), p.shape));
         }
       }
       this.state.set(p, s);

@@ -10,11 +10,13 @@
 // Per-sample records R (REC words each, see src/data/augment.ts):
 //   0 srcOffset (words), 1 srcW, 2 srcH, 3 innerW, 4 innerH, 5 padX, 6 padY, 7 flags (1 reflect padding),
 //   8..13 inverse matrix (f32), 14 grayAlpha, 15 noiseSigma, 16 noiseSeed, 17 blurSize, 18 holes, 19 padValue,
-//   20..59 holes (x1, y1, x2, y2 as i32), 60..108 blur kernel (f32, blurSize^2).
+//   20..59 holes (x1, y1, x2, y2 as i32), 60..108 blur kernel (f32, blurSize^2), 109 flags (1 equalize: see
+//   augment_eq.wgsl, 2 clip), 112..115 clip window (f32 x0, y0, x1, y1): with flag 2, inner pixels whose centre is
+//   outside [x0, x1) x [y0, y1) are 0 (the zero padding of a top-down or collate crop).
 struct Params { outW: u32, outH: u32, B: u32, mode: u32, mean: vec4<f32>, stdev: vec4<f32> }
 @group(0) @binding(0) var<uniform> P: Params;
 
-const REC: u32 = 112u;
+const REC: u32 = 120u;
 
 @group(0) @binding(1) var<storage, read> R: array<u32>;
 @group(0) @binding(2) var<storage, read> Src: array<u32>;
@@ -37,6 +39,20 @@ fn warp(@builtin(global_invocation_id) g: vec3<u32>) {
   let sh = i32(R[r + 2u]);
   let x = f32(g.x);
   let y = f32(g.y);
+  let plane = P.outW * P.outH;
+  let o = b * 3u * plane + g.y * P.outW + g.x;
+  if ((R[r + 109u] & 2u) != 0u) {
+    let c0 = bitcast<f32>(R[r + 112u]);
+    let c1 = bitcast<f32>(R[r + 113u]);
+    let c2 = bitcast<f32>(R[r + 114u]);
+    let c3 = bitcast<f32>(R[r + 115u]);
+    if (x < c0 || y < c1 || x >= c2 || y >= c3) {
+      Inter[o] = 0.0;
+      Inter[o + plane] = 0.0;
+      Inter[o + 2u * plane] = 0.0;
+      return;
+    }
+  }
   let sx = bitcast<f32>(R[r + 8u]) * x + bitcast<f32>(R[r + 9u]) * y + bitcast<f32>(R[r + 10u]);
   let sy = bitcast<f32>(R[r + 11u]) * x + bitcast<f32>(R[r + 12u]) * y + bitcast<f32>(R[r + 13u]);
   let fx0 = floor(sx);
@@ -59,8 +75,6 @@ fn warp(@builtin(global_invocation_id) g: vec3<u32>) {
       acc += wgt * vec3<f32>(srcByte(base, p), srcByte(base, p + 1u), srcByte(base, p + 2u));
     }
   }
-  let plane = P.outW * P.outH;
-  let o = b * 3u * plane + g.y * P.outW + g.x;
   let v = clamp(round(acc), vec3<f32>(0.0), vec3<f32>(255.0));
   Inter[o] = v.x;
   Inter[o + plane] = v.y;

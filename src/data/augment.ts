@@ -1,6 +1,7 @@
 // The GPU half of augmentation: uploads a batch's uint8 RGB images once (packed into u32 words), then
 // two dispatches (kernels/augment.wgsl): one warp by each sample's composed affine map, one fused
-// photometric pass writing the NCHW float32 batch tensor.
+// photometric pass writing the NCHW float32 batch tensor. When a sample is histogram-equalised, three
+// small dispatches in between (kernels/augment_eq.wgsl): histograms, LUTs, LUT applied in place.
 import { engine } from '../gpu/current.ts';
 import { kernel, Uniforms } from '../gpu/kernel.ts';
 import { Tensor } from '../tensor/tensor.ts';
@@ -9,7 +10,7 @@ import { invert } from './affine.ts';
 import { MAX_BLUR, MAX_HOLES, type SamplePlan } from './plan.ts';
 
 /** Words per sample record; must match REC in kernels/augment.wgsl. */
-export const RECORD_WORDS = 112;
+export const RECORD_WORDS = 120;
 const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
 const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
 
@@ -22,6 +23,9 @@ export interface PixelOptions {
 
 const warpKernel = () => kernel('augment', 'warp');
 const photometricKernel = () => kernel('augment', 'photometric');
+const histogramKernel = () => kernel('augment_eq', 'histogram');
+const lutKernel = () => kernel('augment_eq', 'lut');
+const equalizeKernel = () => kernel('augment_eq', 'apply');
 
 function records(images: readonly RgbImage[], plans: readonly SamplePlan[]): { words: Uint32Array; source: Uint32Array } {
   const rec = new ArrayBuffer(plans.length * RECORD_WORDS * 4);
@@ -61,6 +65,8 @@ function records(images: readonly RgbImage[], plans: readonly SamplePlan[]): { w
       if (p.blurSize > MAX_BLUR) throw new Error(`motion blur kernels are at most ${MAX_BLUR}x${MAX_BLUR}`);
       f.set(p.blur, r + 60);
     }
+    u[r + 109] = (p.equalize ? 1 : 0) | (p.clip ? 2 : 0);
+    if (p.clip) f.set(p.clip, r + 112);
   });
   return { words: u, source };
 }
@@ -76,7 +82,7 @@ export function augmentBatch(images: readonly RgbImage[], plans: readonly Sample
     if (p.width !== width || p.height !== height) {
       throw new Error(
         `cannot batch images of different sizes (item 0 is ${width}x${height}, item ${b} is ${p.width}x${p.height}); ` +
-          'add crop_sampling or resize to data.train, or use batch_size 1',
+          'add crop_sampling, resize or a collate function to data.train, or use batch_size 1',
       );
     }
     if (p.innerWidth > width || p.innerHeight > height) throw new Error('augmentBatch: inner image larger than output');
@@ -103,6 +109,20 @@ export function augmentBatch(images: readonly RgbImage[], plans: readonly Sample
     const maxIw = Math.max(...plans.map((p) => p.innerWidth));
     const maxIh = Math.max(...plans.map((p) => p.innerHeight));
     e.dispatch(warpKernel(), [Math.ceil(maxIw / 16), Math.ceil(maxIh / 16), B], [rec.buffer, src.buffer, inter.buffer], uniforms);
+    if (plans.some((p) => p.equalize)) {
+      const hist = Tensor.empty([B * 3 * 256]);
+      const lut = Tensor.empty([B * 3 * 256]);
+      try {
+        e.write(hist.buffer, new Uint32Array(B * 3 * 256));
+        const bufs = [rec.buffer, inter.buffer, hist.buffer, lut.buffer];
+        e.dispatch(histogramKernel(), [Math.ceil(maxIw / 16), Math.ceil(maxIh / 16), B], bufs, uniforms);
+        e.dispatch(lutKernel(), [Math.ceil((B * 3) / 64)], bufs, uniforms);
+        e.dispatch(equalizeKernel(), [Math.ceil(maxIw / 16), Math.ceil(maxIh / 16), B], bufs, uniforms);
+      } finally {
+        hist.dispose();
+        lut.dispose();
+      }
+    }
     e.dispatch(photometricKernel(), [Math.ceil(width / 16), Math.ceil(height / 16), B], [rec.buffer, src.buffer, inter.buffer, out.buffer], uniforms);
   } catch (err) {
     out.dispose();

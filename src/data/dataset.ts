@@ -1,5 +1,6 @@
-// The pose dataset of a DeepLabCut project: one item per labelled image (bottom-up), with keypoints as
-// (x, y, visibility) following DLCLoader.to_coco and boxes from keypoints (bbox_from_keypoints).
+// The pose dataset of a DeepLabCut project: one item per labelled image (bottom-up), or one item per annotated
+// individual (top-down, as DeepLabCut's PoseDataset for TD tasks), with keypoints as (x, y, visibility) following
+// DLCLoader.to_coco and boxes from keypoints (bbox_from_keypoints).
 import { join } from 'node:path';
 import { ImageError, readImage, readImageSize, type RgbImage } from '../io/image.ts';
 import type { LabeledData } from '../project/index.ts';
@@ -8,6 +9,8 @@ import type { LabeledData } from '../project/index.ts';
 export interface PoseSample {
   /** Row position in the merged labels (DeepLabCut's image_id); a split's indices refer to it. */
   imageId: number;
+  /** Top-down items: which of the image's annotations (in slot order) this item is; absent for bottom-up items. */
+  annotation?: number;
   /** Absolute path of the image. */
   path: string;
   /** Path relative to the project root, with '/' separators. */
@@ -65,13 +68,21 @@ export interface PoseDatasetOptions {
   bboxMargin: number;
   /** Keep decoded images in memory (about W*H*3 bytes each). */
   cacheImages?: boolean;
+  /**
+   * 'bottom-up' (default): one item per image with every individual. 'top-down': one item per annotation (an
+   * individual with a visible keypoint), carrying only that individual; unique bodyparts are left out (visibility -1).
+   */
+  mode?: 'bottom-up' | 'top-down';
 }
+
+export type DatasetMode = NonNullable<PoseDatasetOptions['mode']>;
 
 export class PoseDataset {
   readonly root: string;
   readonly labels: LabeledData;
   readonly indices: readonly number[];
   readonly bboxMargin: number;
+  readonly mode: DatasetMode;
   private readonly sizes = new Map<number, { width: number; height: number }>();
   private readonly cache: Map<number, RgbImage> | null;
 
@@ -81,6 +92,8 @@ export class PoseDataset {
     this.indices = [...options.indices];
     this.bboxMargin = options.bboxMargin;
     this.cache = options.cacheImages ? new Map() : null;
+    this.mode = options.mode ?? 'bottom-up';
+    if (this.mode !== 'bottom-up' && this.mode !== 'top-down') throw new Error(`dataset mode must be 'bottom-up' or 'top-down', got '${String(this.mode)}'`);
     for (const i of this.indices) {
       if (!Number.isInteger(i) || i < 0 || i >= this.labels.frames.length) {
         throw new Error(`split index ${i} is outside the ${this.labels.frames.length} labelled frames`);
@@ -88,8 +101,35 @@ export class PoseDataset {
     }
   }
 
+  /** Top-down items as (position in `indices`, annotation slot); read from image headers on first use. */
+  private topDown: { frame: number; slot: number }[] | null = null;
+
+  private items(): { frame: number; slot: number }[] {
+    if (!this.topDown) {
+      const items: { frame: number; slot: number }[] = [];
+      this.indices.forEach((_, f) => {
+        const s = this.frameSample(f);
+        for (let slot = 0; slot < s.annotations; slot++) items.push({ frame: f, slot });
+      });
+      this.topDown = items;
+    }
+    return this.topDown;
+  }
+
+  /** Item i's position in `indices` (and its annotation slot in top-down mode). */
+  private locate(i: number): { frame: number; slot: number } {
+    if (this.mode === 'bottom-up') {
+      if (!Number.isInteger(i) || i < 0 || i >= this.indices.length) throw new RangeError(`dataset item ${i} does not exist (${this.length} items)`);
+      return { frame: i, slot: -1 };
+    }
+    const item = this.items()[i];
+    if (!item) throw new RangeError(`dataset item ${i} does not exist (${this.length} items)`);
+    return item;
+  }
+
+  /** Items: images (bottom-up) or annotations (top-down; reads every image header the first time). */
   get length(): number {
-    return this.indices.length;
+    return this.mode === 'bottom-up' ? this.indices.length : this.items().length;
   }
 
   get bodyparts(): string[] {
@@ -102,21 +142,23 @@ export class PoseDataset {
 
   /** Absolute path of item i's image. */
   imagePath(i: number): string {
-    return join(this.root, ...this.frame(i).path);
+    return this.framePath(this.locate(i).frame);
   }
 
-  private frame(i: number) {
-    const row = this.indices[i];
-    if (row === undefined) throw new RangeError(`dataset item ${i} does not exist (${this.length} items)`);
-    return this.labels.frames[row]!;
+  private framePath(f: number): string {
+    return join(this.root, ...this.labels.frames[this.indices[f]!]!.path);
   }
 
   /** Image size from the file header (cached), for visibility and boxes. */
   imageSize(i: number): { width: number; height: number } {
-    const row = this.indices[i]!;
+    return this.frameSize(this.locate(i).frame);
+  }
+
+  private frameSize(f: number): { width: number; height: number } {
+    const row = this.indices[f]!;
     let size = this.sizes.get(row);
     if (!size) {
-      size = readImageSize(this.imagePath(i));
+      size = readImageSize(this.framePath(f));
       this.sizes.set(row, size);
     }
     return size;
@@ -124,7 +166,7 @@ export class PoseDataset {
 
   /** Decodes item i's image (8-bit RGB). */
   loadImage(i: number): RgbImage {
-    const row = this.indices[i]!;
+    const row = this.indices[this.locate(i).frame]!;
     const cached = this.cache?.get(row);
     if (cached) return cached;
     const image = readImage(this.imagePath(i));
@@ -135,7 +177,7 @@ export class PoseDataset {
 
   /** Stores an image decoded elsewhere (a worker thread) after checking it matches the header size. */
   checkSize(i: number, image: RgbImage): void {
-    const row = this.indices[i]!;
+    const row = this.indices[this.locate(i).frame]!;
     const known = this.sizes.get(row);
     if (known && (known.width !== image.width || known.height !== image.height)) {
       throw new ImageError(this.imagePath(i), `decoded size ${image.width}x${image.height} differs from the header's ${known.width}x${known.height}`);
@@ -145,8 +187,29 @@ export class PoseDataset {
 
   /** Keypoints, boxes and metadata of item i (reads only the image header). */
   sample(i: number): PoseSample {
-    const frame = this.frame(i);
-    const { width, height } = this.imageSize(i);
+    const { frame: f, slot } = this.locate(i);
+    const all = this.frameSample(f);
+    if (slot < 0) return all;
+    const K = all.bodyparts;
+    const U = all.unique.length / 3;
+    const unique = new Float32Array(U * 3);
+    for (let u = 0; u < U; u++) unique[u * 3 + 2] = -1;
+    return {
+      ...all,
+      annotation: slot,
+      individuals: 1,
+      keypoints: all.keypoints.slice(slot * K * 3, (slot + 1) * K * 3),
+      unique,
+      boxes: all.boxes.slice(slot * 4, slot * 4 + 4),
+      individualIds: all.individualIds.slice(slot, slot + 1),
+      annotations: 1,
+    };
+  }
+
+  /** The bottom-up sample of the image at position f of `indices`. */
+  private frameSample(f: number): PoseSample {
+    const frame = this.labels.frames[this.indices[f]!]!;
+    const { width, height } = this.frameSize(f);
     const K = this.labels.bodyparts.length;
     const slots = Math.max(1, frame.keypoints.length);
     const keypoints = new Float32Array(slots * K * 3);
@@ -178,8 +241,8 @@ export class PoseDataset {
       unique[u * 3 + 2] = visibility(x, y, width, height);
     });
     return {
-      imageId: this.indices[i]!,
-      path: this.imagePath(i),
+      imageId: this.indices[f]!,
+      path: this.framePath(f),
       relPath: frame.path.join('/'),
       width,
       height,

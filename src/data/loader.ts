@@ -19,9 +19,12 @@ export interface LoaderOptions {
   prefetch?: number;
 }
 
-/** The seed of one item's augmentation: independent of batch composition, order of decoding and workers. */
-export function sampleSeed(seed: number, epoch: number, imageId: number): number {
-  return hash32(seed, epoch, imageId, 0x41554721);
+/**
+ * The seed of one item's augmentation: independent of batch composition, order of decoding and workers. Top-down
+ * items of one image differ by their annotation slot.
+ */
+export function sampleSeed(seed: number, epoch: number, imageId: number, annotation?: number): number {
+  return annotation === undefined ? hash32(seed, epoch, imageId, 0x41554721) : hash32(seed, epoch, imageId, 0x41554721, annotation);
 }
 
 export class PoseLoader {
@@ -101,7 +104,7 @@ export class PoseLoader {
       const images = await Promise.all(decoded.slice(start, end));
       for (let j = start; j < end; j++) decoded[j] = undefined as unknown as Promise<RgbImage>; // release
       const samples = ids.map((i) => this.dataset.sample(i));
-      const seeds = samples.map((s) => sampleSeed(this.seed, epoch, s.imageId));
+      const seeds = samples.map((s) => sampleSeed(this.seed, epoch, s.imageId, s.annotation));
       yield this.pipeline.run(samples, images, seeds);
     }
   }

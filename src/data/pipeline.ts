@@ -5,11 +5,13 @@ import type { Tensor } from '../tensor/tensor.ts';
 import { apply, invert, type Affine } from './affine.ts';
 import { augmentBatch } from './augment.ts';
 import type { PoseSample } from './dataset.ts';
-import { planSample, unsupportedTransforms, type SamplePlan } from './plan.ts';
+import { planBatch, planSample, unsupportedTransforms, type SamplePlan } from './plan.ts';
 
 /** What a batch keeps of each item, to map predictions back to the original image. */
 export interface BatchItem {
   imageId: number;
+  /** Top-down items: which annotation of the image (see PoseSample.annotation). */
+  annotation?: number;
   path: string;
   relPath: string;
   /** Original image size as DeepLabCut's original_size (h, w, c). */
@@ -60,7 +62,15 @@ export class AugmentationPipeline {
     return planSample(sample, this.transforms, seed);
   }
 
-  /** Augments and collates samples whose images are decoded; `seeds` fix each item's random draws. */
+  /** Plans a whole batch: with a collate function, the items share one drawn target size. */
+  planBatch(samples: readonly PoseSample[], seeds: readonly number[]): SamplePlan[] {
+    return planBatch(samples, this.transforms, seeds);
+  }
+
+  /**
+   * Augments and collates samples whose images are decoded; `seeds` fix each item's random draws (and, with a
+   * collate function, together the batch's target size).
+   */
   run(samples: readonly PoseSample[], images: readonly RgbImage[], seeds: readonly number[]): Batch {
     samples.forEach((s, i) => {
       const img = images[i]!;
@@ -68,7 +78,7 @@ export class AugmentationPipeline {
         throw new Error(`${s.path}: decoded size ${img.width}x${img.height} differs from the header's ${s.width}x${s.height}`);
       }
     });
-    const plans = samples.map((s, i) => this.plan(s, seeds[i]!));
+    const plans = planBatch(samples, this.transforms, seeds);
     const tensor = augmentBatch(images, plans, {
       normalize: this.transforms.normalize_images !== false,
       scaleToUnit: this.transforms.scale_to_unit_range === true,
@@ -96,6 +106,7 @@ export function collate(samples: readonly PoseSample[], plans: readonly SamplePl
   });
   const items = samples.map((s, b): BatchItem => ({
     imageId: s.imageId,
+    ...(s.annotation !== undefined ? { annotation: s.annotation } : {}),
     path: s.path,
     relPath: s.relPath,
     originalSize: [s.height, s.width, 3],

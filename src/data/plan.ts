@@ -1,11 +1,21 @@
 // The CPU half of augmentation: draws every random parameter of DeepLabCut's transform pipeline
 // (build_transforms, albumentations 1.4.3 semantics) for one sample, composes the geometric steps into
 // ONE affine map from the original image to the output, and moves keypoints and boxes with it.
-// The GPU half (src/data/augment.ts, kernels/augment.wgsl) warps and applies the photometric steps.
+// The GPU half (src/data/augment.ts, kernels/augment.wgsl, kernels/augment_eq.wgsl) warps and applies the
+// photometric steps.
+//
+// After the transform pipeline come, as in DeepLabCut, the top-down crop (PoseDataset, top-down items) and the
+// batch's collate function (ResizeFromDataSizeCollate / ResizeFromListCollate); both are axis-aligned
+// scale-and-translate steps composed into the same matrix. Deliberate differences from DeepLabCut, which runs them
+// on the normalised full frame:
+// - their zero padding is black (0 before normalisation, as DeepLabCut's top-down inference pads), not 0 after it;
+//   regions outside their source window are blanked by a clip rectangle in the warp;
+// - photometric steps (hist_eq's histogram, motion blur, covering holes, noise) and auto_padding apply to the final
+//   (cropped / collated) image instead of the full frame before the crop.
 import type { Transforms } from '../config/index.ts';
 import { apply, compose, IDENTITY, resizeMap, translate, type Affine } from './affine.ts';
 import type { PoseSample } from './dataset.ts';
-import { Rng } from './random.ts';
+import { hash32, Rng } from './random.ts';
 
 export const MAX_BLUR = 7;
 export const MAX_HOLES = 10;
@@ -38,6 +48,13 @@ export interface SamplePlan {
   noiseSigma: number;
   noiseSeed: number;
   flipped: boolean;
+  /** Histogram equalisation (cv2.equalizeHist per channel) of the warped image. */
+  equalize: boolean;
+  /**
+   * Inner pixels whose centre lies outside [x0, x1) x [y0, y1) are black (the zero padding of the top-down crop and
+   * the collate crop); null when every pixel samples the source. [0, 0, 0, 0] blanks the image.
+   */
+  clip: [number, number, number, number] | null;
   /** [individuals, K, 3], [U, 3], [individuals, 4] xywh in output pixels. */
   keypoints: Float32Array;
   unique: Float32Array;
@@ -49,7 +66,8 @@ export interface PlanOptions {
   strict?: boolean;
 }
 
-const UNSUPPORTED = ['hist_eq', 'elastic_transform', 'top_down_crop', 'collate'] as const;
+/** elastic_transform (DeepLabCut's ElasticTransform) needs a dense displacement field, not one affine map. */
+const UNSUPPORTED = ['elastic_transform'] as const;
 
 /** Names the transforms of a config this pipeline cannot apply (empty when all are supported). */
 export function unsupportedTransforms(t: Transforms): string[] {
@@ -138,6 +156,8 @@ class Labels {
   readonly points: Float32Array;
   /** Box corners (x0, y0, x1, y1) per individual slot; empty slots are NaN. */
   readonly corners: Float64Array;
+  /** Keypoints a collate crop left out: written as (-1, -1, -1) at the end, as resize_and_random_crop does. */
+  readonly removed: Uint8Array;
   constructor(sample: PoseSample) {
     this.points = new Float32Array(sample.keypoints.length + sample.unique.length);
     this.points.set(sample.keypoints);
@@ -147,6 +167,7 @@ class Labels {
       const [x, y, w, h] = sample.boxes.subarray(i * 4, i * 4 + 4);
       this.corners.set([x!, y!, x! + w!, y! + h!], i * 4);
     }
+    this.removed = new Uint8Array(this.points.length / 3);
   }
   get count(): number {
     return this.points.length / 3;
@@ -188,52 +209,92 @@ class Labels {
   }
 }
 
-/** Draws one sample's augmentation. `seed` fixes every random choice. */
-export function planSample(sample: PoseSample, t: Transforms, seed: number): SamplePlan {
-  const rng = new Rng(seed);
-  const labels = new Labels(sample);
-  let m: Affine = IDENTITY;
-  let w = sample.width;
-  let h = sample.height;
-  const step = (s: Affine) => {
-    m = compose(s, m);
-    labels.move(s);
-  };
+/** Python's round(): half to even. */
+export function pyRound(x: number): number {
+  const f = Math.floor(x);
+  const d = x - f;
+  if (d > 0.5) return f + 1;
+  if (d < 0.5) return f;
+  return f % 2 === 0 ? f : f + 1;
+}
+
+type Rect = [number, number, number, number];
+
+function intersect(a: Rect | null, b: Rect): Rect {
+  if (!a) return b;
+  return [Math.max(a[0], b[0]), Math.max(a[1], b[1]), Math.min(a[2], b[2]), Math.min(a[3], b[3])];
+}
+
+/** One sample's state while its plan is drawn: labels, the composed map so far and the current image size. */
+class Draft {
+  readonly rng: Rng;
+  readonly labels: Labels;
+  m: Affine = IDENTITY;
+  w: number;
+  h: number;
+  flipped = false;
+  /** Valid pixel-centre window [x0, x1) x [y0, y1) in the current frame (see SamplePlan.clip). */
+  clip: Rect | null = null;
+  constructor(
+    readonly sample: PoseSample,
+    seed: number,
+  ) {
+    this.rng = new Rng(seed);
+    this.labels = new Labels(sample);
+    this.w = sample.width;
+    this.h = sample.height;
+  }
+  step(s: Affine): void {
+    this.m = compose(s, this.m);
+    this.labels.move(s);
+    if (this.clip) {
+      // Only axis-aligned steps follow a clip (top-down crop, collate, padding).
+      const [a, b] = apply(s, this.clip[0], this.clip[1]);
+      const [c, d] = apply(s, this.clip[2], this.clip[3]);
+      this.clip = [Math.min(a, c), Math.min(b, d), Math.max(a, c), Math.max(b, d)];
+    }
+  }
+}
+
+/** Steps 1-6 of build_transforms (resize, longest_max_size, hflip, affine, random_bbox_transform, crop_sampling). */
+function geometry(sample: PoseSample, t: Transforms, seed: number): Draft {
+  const d = new Draft(sample, seed);
+  const { rng, labels } = d;
+  const step = (s: Affine) => d.step(s);
 
   // 1. resize
   if (t.resize) {
     const { width: tw, height: th, keep_ratio } = t.resize;
     if (keep_ratio !== false) {
-      const s = Math.min(th / h, tw / w);
-      const nw = Math.trunc(w * s);
-      const nh = Math.trunc(h * s);
-      step(resizeMap(w, h, nw, nh));
+      const s = Math.min(th / d.h, tw / d.w);
+      const nw = Math.trunc(d.w * s);
+      const nh = Math.trunc(d.h * s);
+      step(resizeMap(d.w, d.h, nw, nh));
       // PadIfNeeded(top-left, constant 0) to the target size: no shift.
-      w = Math.max(nw, tw);
-      h = Math.max(nh, th);
+      d.w = Math.max(nw, tw);
+      d.h = Math.max(nh, th);
     } else {
-      step(resizeMap(w, h, tw, th));
-      w = tw;
-      h = th;
+      step(resizeMap(d.w, d.h, tw, th));
+      d.w = tw;
+      d.h = th;
     }
   }
   // 2. longest_max_size
   if (t.longest_max_size) {
-    const s = t.longest_max_size / Math.max(w, h);
+    const s = t.longest_max_size / Math.max(d.w, d.h);
     if (s !== 1) {
-      const nw = Math.round(w * s);
-      const nh = Math.round(h * s);
-      step(resizeMap(w, h, nw, nh));
-      w = nw;
-      h = nh;
+      const nw = Math.round(d.w * s);
+      const nh = Math.round(d.h * s);
+      step(resizeMap(d.w, d.h, nw, nh));
+      d.w = nw;
+      d.h = nh;
     }
   }
   // 3. hflip
   const flip = hflipParams(t);
-  let flipped = false;
   if (flip && rng.chance(flip.p)) {
-    flipped = true;
-    step([-1, 0, w - 1, 0, 1, 0]);
+    d.flipped = true;
+    step([-1, 0, d.w - 1, 0, 1, 0]);
     for (const [i, j] of flip.symmetries) {
       if (i * 3 + 2 >= labels.points.length || j * 3 + 2 >= labels.points.length) continue;
       for (let c = 0; c < 3; c++) {
@@ -246,6 +307,7 @@ export function planSample(sample: PoseSample, t: Transforms, seed: number): Sam
   // 4. affine
   if (t.affine && rng.chance(t.affine.p ?? 0.9)) {
     const a = t.affine;
+    const { w, h } = d;
     if (a.rotation === undefined && a.scaling === undefined && a.translation === undefined) {
       // albumentations' own defaults when nothing is given.
       const scale = rng.uniform(0.9, 1.1);
@@ -270,7 +332,7 @@ export function planSample(sample: PoseSample, t: Transforms, seed: number): Sam
   // 5. random_bbox_transform (boxes only), in the current image.
   if (t.random_bbox_transform && rng.chance(t.random_bbox_transform.p ?? 1)) {
     const r = t.random_bbox_transform;
-    labels.clipBoxes(w, h);
+    labels.clipBoxes(d.w, d.h);
     const c = labels.corners;
     for (let b = 0; b < c.length / 4; b++) {
       if (Number.isNaN(c[b * 4]!)) continue;
@@ -282,17 +344,18 @@ export function planSample(sample: PoseSample, t: Transforms, seed: number): Sam
       const cy = c[b * 4 + 1]! + bh / 2 + sh[1]! * bh;
       c.set([cx - (bw * sx[0]!) / 2, cy - (bh * sx[1]!) / 2, cx + (bw * sx[0]!) / 2, cy + (bh * sx[1]!) / 2], b * 4);
     }
-    labels.clipBoxes(w, h);
+    labels.clipBoxes(d.w, d.h);
   }
   // 6. crop_sampling: PadIfNeeded(centre, constant 0) then KeypointAwareCrop.
   if (t.crop_sampling) {
     const { width: cw, height: ch } = t.crop_sampling;
     const maxShift = Math.max(0, Math.min(t.crop_sampling.max_shift ?? 0.4, 0.4));
-    const padX = w < cw ? Math.floor((cw - w) / 2) : 0;
-    const padY = h < ch ? Math.floor((ch - h) / 2) : 0;
+    const padX = d.w < cw ? Math.floor((cw - d.w) / 2) : 0;
+    const padY = d.h < ch ? Math.floor((ch - d.h) / 2) : 0;
     if (padX || padY) step(translate(padX, padY));
-    w = Math.max(w, cw);
-    h = Math.max(h, ch);
+    d.w = Math.max(d.w, cw);
+    d.h = Math.max(d.h, ch);
+    const { w, h } = d;
     const shift = [maxShift * rng.random() * cw, maxShift * rng.random() * ch];
     let method = t.crop_sampling.method ?? 'hybrid';
     if (method === 'hybrid') method = rng.chance(0.5) ? 'uniform' : 'density';
@@ -325,11 +388,236 @@ export function planSample(sample: PoseSample, t: Transforms, seed: number): Sam
     const x1 = Math.trunc((w - cw + 1) * startX);
     const y1 = Math.trunc((h - ch + 1) * startY);
     step(translate(-x1, -y1));
-    w = cw;
-    h = ch;
+    d.w = cw;
+    d.h = ch;
     labels.hideOutside(0, 0, cw, ch, false);
-    labels.clipBoxes(w, h);
+    labels.clipBoxes(d.w, d.h);
   }
+  if (t.top_down_crop) topDownCrop(d, t.top_down_crop);
+  return d;
+}
+
+type TopDownCropConfig = NonNullable<Transforms['top_down_crop']>;
+
+/**
+ * The crop box of DeepLabCut's top_down_crop (data/image.py, centre_padding off) around an xywh box in an image of
+ * imageW x imageH: the source window [x1, x2) x [y1, y2) (inside the image) and where it sits in the padded crop
+ * of cropW x cropH pixels, which is then resized to the output size.
+ */
+export function topDownCropBox(
+  box: readonly [number, number, number, number],
+  imageW: number,
+  imageH: number,
+  outW: number,
+  outH: number,
+  margin = 0,
+  withContext = true,
+): { x1: number; y1: number; x2: number; y2: number; padLeft: number; padTop: number; cropW: number; cropH: number } {
+  const [x, y] = box;
+  let [, , w, h] = box;
+  const cx = x + w / 2;
+  const cy = y + h / 2;
+  w += 2 * margin;
+  h += 2 * margin;
+  const outRatio = outW / outH;
+  if (withContext) {
+    const inRatio = w / h;
+    if (inRatio > outRatio) h = w / outRatio;
+    else if (inRatio < outRatio) w = h * outRatio;
+  }
+  let x1 = pyRound(cx - w / 2);
+  let y1 = pyRound(cy - h / 2);
+  let x2 = pyRound(cx + w / 2);
+  let y2 = pyRound(cy + h / 2);
+  let padLeft = 0;
+  let padRight = 0;
+  let padTop = 0;
+  let padBottom = 0;
+  if (x1 < 0) {
+    padLeft = -x1;
+    x1 = 0;
+  }
+  if (x2 > imageW) {
+    padRight = x2 - imageW;
+    x2 = imageW;
+  }
+  if (y1 < 0) {
+    padTop = -y1;
+    y1 = 0;
+  }
+  if (y2 > imageH) {
+    padBottom = y2 - imageH;
+    y2 = imageH;
+  }
+  const cw = x2 - x1;
+  const ch = y2 - y1;
+  if (!withContext) {
+    // DeepLabCut pads the short side with half the difference on each side (as written there, for any ratio).
+    const inRatio = cw / ch;
+    if (inRatio > outRatio) {
+      const p = Math.floor(Math.trunc(cw - ch * outRatio) / 2);
+      padTop += p;
+      padBottom += p;
+    } else if (inRatio < outRatio) {
+      const p = Math.floor(Math.trunc(ch - cw / outRatio) / 2);
+      padLeft += p;
+      padRight += p;
+    }
+  }
+  return { x1, y1, x2, y2, padLeft, padTop, cropW: cw + padLeft + padRight, cropH: ch + padTop + padBottom };
+}
+
+/** PoseDataset's top-down step: crop around the item's (augmented, clipped, int-cast) box and resize. */
+function topDownCrop(d: Draft, td: TopDownCropConfig): void {
+  const outW = td.width ?? 256;
+  const outH = td.height ?? 256;
+  if (d.sample.individuals !== 1) {
+    throw new Error(
+      `top_down_crop needs one annotation per item, got a sample with ${d.sample.individuals} individual slots (${d.sample.relPath}); ` +
+        "open the dataset with mode 'top-down'",
+    );
+  }
+  const { labels } = d;
+  labels.clipBoxes(d.w, d.h);
+  const c = labels.corners;
+  // bboxes.astype(int) on xywh.
+  const box: [number, number, number, number] = Number.isNaN(c[0]!)
+    ? [0, 0, 0, 0]
+    : [Math.trunc(c[0]!), Math.trunc(c[1]!), Math.trunc(c[2]! - c[0]!), Math.trunc(c[3]! - c[1]!)];
+  if (box[2] <= 0 || box[3] <= 0) {
+    // The box was augmented out of the image: a blank crop and no visible keypoints (offsets 0, scales 1).
+    for (let i = 0; i < labels.count; i++) labels.points[i * 3 + 2] = 0;
+    d.w = outW;
+    d.h = outH;
+    d.clip = [0, 0, 0, 0];
+    labels.clipBoxes(d.w, d.h);
+    return;
+  }
+  const k = topDownCropBox(box, d.w, d.h, outW, outH, td.margin ?? 0, td.crop_with_context ?? true);
+  d.clip = intersect(d.clip, [k.x1 - 0.5, k.y1 - 0.5, k.x2 - 0.5, k.y2 - 0.5]);
+  d.step(compose(resizeMap(k.cropW, k.cropH, outW, outH), translate(-(k.x1 - k.padLeft), -(k.y1 - k.padTop))));
+  d.w = outW;
+  d.h = outH;
+  // Keypoints out of the crop (x < 0, x > W, ...) become invisible.
+  labels.hideOutside(0, 0, outW, outH, true);
+  labels.clipBoxes(d.w, d.h);
+}
+
+type CollateConfig = NonNullable<Transforms['collate']>;
+
+/** A batch's target size: square (an int size in DeepLabCut) or (height, width). */
+export interface CollateTarget {
+  height: number;
+  width: number;
+  square: boolean;
+}
+
+function toMultiple(v: number, of: number): number {
+  return of * Math.floor((v + of - 1) / of);
+}
+
+/** ResizeFromDataSizeCollate / ResizeFromListCollate `_sample_scale`, from the first item's size. */
+export function collateTarget(c: CollateConfig, width: number, height: number, rng: Rng): CollateTarget {
+  if (c.type === 'ResizeFromListCollate') {
+    const s = c.scales[rng.randint(0, c.scales.length - 1)]!;
+    return typeof s === 'number' ? { height: s, width: s, square: true } : { height: s[0], width: s[1], square: false };
+  }
+  const scale = rng.uniform(c.min_scale, c.max_scale);
+  const minShort = c.min_short_side ?? 128;
+  const maxShort = c.max_short_side ?? 1152;
+  if (c.to_square) {
+    let size = pyRound(Math.min(maxShort, Math.max(minShort, scale * Math.min(height, width))));
+    if (c.multiple_of != null) size = toMultiple(size, c.multiple_of);
+    return { height: size, width: size, square: true };
+  }
+  const short = Math.min(height, width);
+  const long = Math.max(height, width);
+  const ratio = Math.min(long / short, c.max_ratio ?? 2);
+  const shortSize = pyRound(Math.min(maxShort, Math.max(minShort, scale * short)));
+  let h: number;
+  let w: number;
+  if (height < width) {
+    h = shortSize;
+    w = Math.trunc(ratio * shortSize);
+  } else {
+    h = Math.trunc(ratio * shortSize);
+    w = shortSize;
+  }
+  if (c.multiple_of != null) {
+    w = toMultiple(w, c.multiple_of);
+    h = toMultiple(h, c.multiple_of);
+  }
+  return { height: h, width: w, square: false };
+}
+
+/** The size an item of oh x ow is resized to before the random crop (resize_and_random_crop). */
+export function collateResize(oh: number, ow: number, target: CollateTarget, maxSize: number | null): [number, number] {
+  let h: number;
+  let w: number;
+  if (target.square) {
+    const short = Math.min(oh, ow);
+    const long = Math.max(oh, ow);
+    let tl = Math.trunc((target.width / short) * long);
+    let ts = target.width;
+    if (maxSize != null && tl > maxSize) {
+      tl = maxSize;
+      ts = Math.trunc((tl / long) * short);
+    }
+    [h, w] = oh < ow ? [ts, tl] : [tl, ts];
+  } else {
+    const { height: th, width: tw } = target;
+    if (oh / th <= ow / tw) {
+      h = th;
+      w = Math.trunc(ow * (th / oh));
+    } else {
+      h = Math.trunc(oh * (tw / ow));
+      w = tw;
+    }
+    if (maxSize != null && Math.max(h, w) > maxSize) {
+      if (h <= w) {
+        w = maxSize;
+        h = Math.trunc(oh * (maxSize / ow));
+      } else {
+        w = Math.trunc(ow * (maxSize / oh));
+        h = maxSize;
+      }
+    }
+  }
+  return [Math.max(1, h), Math.max(1, w)];
+}
+
+/** resize_and_random_crop for one item: aspect-preserving resize, random offset, crop (zero padding). */
+function collateItem(d: Draft, c: CollateConfig, target: CollateTarget): void {
+  const { w: ow, h: oh, rng, labels } = d;
+  const [h, w] = collateResize(oh, ow, target, c.max_size ?? 2048);
+  const { width: tw, height: th } = target;
+  const maxShift = c.max_shift ?? 10;
+  const offset = (tgt: number, n: number) => {
+    const extra = Math.max(0, n - tgt);
+    const lo = Math.max(Math.floor(-tgt / 2), -Math.max(0, tgt - n) - maxShift);
+    const hi = Math.min(maxShift + extra, extra + Math.floor(Math.min(n, tgt) / 2));
+    return hi > lo ? rng.randint(lo, hi - 1) : lo; // np.random.randint: hi exclusive
+  };
+  const ox = offset(tw, w);
+  const oy = offset(th, h);
+  d.clip = intersect(d.clip, [-0.5, -0.5, ow - 0.5, oh - 0.5]);
+  d.step(compose(translate(-ox, -oy), resizeMap(ow, oh, w, h)));
+  d.w = tw;
+  d.h = th;
+  for (let i = 0; i < labels.count; i++) {
+    const x = labels.points[i * 3]!;
+    const y = labels.points[i * 3 + 1]!;
+    if (x < 0 || y < 0 || x >= tw || y >= th) labels.removed[i] = 1;
+  }
+  labels.clipBoxes(tw, th);
+}
+
+/** Steps 7-15 (photometric draws, auto_padding) and the final label bookkeeping. */
+function finish(d: Draft, t: Transforms): SamplePlan {
+  const { rng, labels, sample } = d;
+  let { w, h } = d;
+  // 7. hist_eq: Equalize(mode="cv", by_channels=True, p=0.5)
+  const equalize = !!t.hist_eq && rng.chance(0.5);
   // 8. motion_blur
   let blur: { kernel: Float32Array; size: number } | null = null;
   if (t.motion_blur && rng.chance(0.5)) blur = motionBlurKernel(rng);
@@ -346,7 +634,7 @@ export function planSample(sample: PoseSample, t: Transforms, seed: number): Sam
     for (let i = 0; i < labels.count; i++) {
       const x = labels.points[i * 3]!;
       const y = labels.points[i * 3 + 1]!;
-      if (holes.some(([a, b, c, d]) => a <= x && x < c && b <= y && y < d)) labels.points[i * 3 + 2] = 0;
+      if (holes.some(([a, b, c, e]) => a <= x && x < c && b <= y && y < e)) labels.points[i * 3 + 2] = 0;
     }
   }
   // 11. grayscale: Grayscale(alpha=(0.5, 1.0), p=0.5)
@@ -384,11 +672,16 @@ export function planSample(sample: PoseSample, t: Transforms, seed: number): Sam
     w += px;
     h += py;
   }
-  const innerMatrix = m;
-  if (padX || padY) step(translate(padX, padY));
+  const innerMatrix = d.m;
+  const clip = d.clip;
+  if (padX || padY) {
+    d.m = compose(translate(padX, padY), d.m);
+    labels.move(translate(padX, padY));
+  }
   // After the transform: keypoints out of the output image (x < 0, x > W, ...) become invisible.
   labels.hideOutside(0, 0, w, h, true);
   labels.clipBoxes(w, h);
+  for (let i = 0; i < labels.count; i++) if (labels.removed[i]) labels.points.fill(-1, i * 3, i * 3 + 3);
 
   const nk = sample.keypoints.length;
   const boxes = new Float32Array(sample.individuals * 4);
@@ -406,7 +699,7 @@ export function planSample(sample: PoseSample, t: Transforms, seed: number): Sam
     padY,
     padReflect,
     padValue,
-    matrix: m,
+    matrix: d.m,
     innerMatrix,
     blur: blur?.kernel ?? null,
     blurSize: blur?.size ?? 0,
@@ -414,9 +707,35 @@ export function planSample(sample: PoseSample, t: Transforms, seed: number): Sam
     grayAlpha,
     noiseSigma,
     noiseSeed,
-    flipped,
+    flipped: d.flipped,
+    equalize,
+    clip: clip ? [clip[0], clip[1], clip[2], clip[3]] : null,
     keypoints: labels.points.slice(0, nk),
     unique: labels.points.slice(nk),
     boxes,
   };
+}
+
+/** The seed of a batch's collate draw (its target size): fixed by the collate seed and the items' seeds. */
+export function collateSeed(c: CollateConfig, seeds: readonly number[]): number {
+  return hash32(c.seed ?? 0, 0xc011a7e, ...seeds);
+}
+
+/**
+ * Draws the augmentation of a batch: each sample from its own seed, then (with `collate`) one target size for the
+ * batch, drawn from the first item's size and `collateSeed`, and each item's resize and random crop.
+ */
+export function planBatch(samples: readonly PoseSample[], t: Transforms, seeds: readonly number[]): SamplePlan[] {
+  if (samples.length !== seeds.length) throw new Error('planBatch: needs one seed per sample');
+  const drafts = samples.map((s, i) => geometry(s, t, seeds[i]!));
+  if (t.collate && drafts.length > 0) {
+    const target = collateTarget(t.collate, drafts[0]!.w, drafts[0]!.h, new Rng(collateSeed(t.collate, seeds)));
+    for (const d of drafts) collateItem(d, t.collate, target);
+  }
+  return drafts.map((d) => finish(d, t));
+}
+
+/** Draws one sample's augmentation (a batch of one when a collate function is set). `seed` fixes every random choice. */
+export function planSample(sample: PoseSample, t: Transforms, seed: number): SamplePlan {
+  return planBatch([sample], t, [seed])[0]!;
 }

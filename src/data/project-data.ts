@@ -5,7 +5,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { loadPoseConfig, makePoseConfig, parsePoseConfig, stringifyPoseConfig, type PoseConfig } from '../config/index.ts';
 import { makeSplit, readDlcSplit, readLabeledData, readProject, shuffleLayout, trainingPercent, type LabeledData, type Project, type ShuffleLayout, type Split } from '../project/index.ts';
-import { PoseDataset } from './dataset.ts';
+import { PoseDataset, type DatasetMode } from './dataset.ts';
 
 export type SplitSource = 'dlc-gpu' | 'deeplabcut' | 'default';
 
@@ -27,6 +27,8 @@ export interface OpenOptions {
   /** Shuffle number when opening from a project config.yaml (default 1). */
   shuffle?: number;
   cacheImages?: boolean;
+  /** One item per image or per annotation; by default 'top-down' when the config's method is 'td'. */
+  mode?: DatasetMode;
 }
 
 function isProjectConfig(path: string): boolean {
@@ -111,7 +113,8 @@ export function openProjectData(configPath: string, options: OpenOptions = {}): 
   const layout = shuffleLayout(project, trainFraction, shuffle);
   const labels = readLabeledData(project, { checkImages: false });
   const { split, source } = readSplit(layout, labels.frames.length, trainFraction);
-  const common = { root: project.root, labels, bboxMargin: config.data.bbox_margin, cacheImages: options.cacheImages };
+  const mode = options.mode ?? (config.method === 'td' ? 'top-down' : 'bottom-up');
+  const common = { root: project.root, labels, bboxMargin: config.data.bbox_margin, cacheImages: options.cacheImages, mode };
   return {
     project,
     labels,

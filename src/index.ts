@@ -55,3 +55,4 @@ export async function init(options: InitOptions = {}): Promise<Engine> {
 export * as nn from './nn/index.ts';
 export * as optim from './optim/index.ts';
 export * as io from './io/index.ts';
+export * from './ops/conv.ts';

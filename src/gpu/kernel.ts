@@ -49,6 +49,7 @@ const libraries: Readonly<Record<string, readonly string[]>> = {
   pool: ['_index'],
   resample: ['_index'],
   hrnet_fuse: ['_index'],
+  conv: ['_index'],
   matmul: ['_matmul'],
   matmul_portable: ['_matmul'],
 };

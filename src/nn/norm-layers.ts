@@ -18,11 +18,14 @@ type Pair = number | readonly [number, number];
 export class BatchNorm2d extends Layer {
   freezeStats = false;
   freezeWeights = false;
+  /** Running-statistics update factor (PyTorch's momentum). */
+  momentum: number;
   constructor(
     readonly numFeatures: number,
     readonly opts: { eps?: number; momentum?: number; affine?: boolean; trackRunningStats?: boolean } = {},
   ) {
     super();
+    this.momentum = opts.momentum ?? 0.1;
     if (opts.affine ?? true) {
       this.registerParameter('weight', ones([numFeatures]));
       this.registerParameter('bias', zeros([numFeatures]));
@@ -55,7 +58,7 @@ export class BatchNorm2d extends Layer {
       this.tracking ? this.buffer('running_mean') : null,
       this.tracking ? this.buffer('running_var') : null,
       // Without running statistics PyTorch always normalises with the batch's.
-      { training: useBatch || !this.tracking, momentum: this.opts.momentum ?? 0.1, eps: this.opts.eps ?? 1e-5, frozenStats: this.training && this.freezeStats },
+      { training: useBatch || !this.tracking, momentum: this.momentum, eps: this.opts.eps ?? 1e-5, frozenStats: this.training && this.freezeStats },
     );
   }
 }

@@ -27,3 +27,15 @@ export function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, tol
   }
   throw new Error(`${what}: relative error ${err.toExponential(2)} > ${tol} (length ${got.length} vs ${want.length}; worst at ${at}: got ${got[at]}, want ${want[at]})`);
 }
+
+/** Normwise relative error max|got - want| / max|want|: for outputs whose small entries carry amplified rounding. */
+export function expectCloseNormwise(got: ArrayLike<number>, want: ArrayLike<number>, tol: number, what = 'values'): void {
+  let peak = 0;
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) {
+    peak = Math.max(peak, Math.abs(want[i]!));
+    worst = Math.max(worst, Math.abs(got[i]! - want[i]!));
+  }
+  const err = worst / Math.max(peak, 1e-30);
+  if (got.length !== want.length || !(err <= tol)) throw new Error(`${what}: normwise relative error ${err.toExponential(2)} > ${tol} (lengths ${got.length} vs ${want.length})`);
+}

@@ -1,0 +1,397 @@
+// conv2d and convTranspose2d as matrix products around the matmul kernel (kernels/conv.wgsl moves data):
+//   conv forward       Y[n] = W x im2col(X[n])            W [Cout, Cin/G*kh*kw] per group
+//   conv input grad    dX[n] = col2im(W^T x dY[n])        = convTranspose2d's forward
+//   conv weight grad   dW = sum_n dY[n] x im2col(X[n])^T
+// A 1x1, stride-1, unpadded conv uses X itself as the column matrix. Images are processed in chunks so the
+// column matrix stays within a storage binding (and memory): at most CHUNK_BYTES of columns at a time.
+import { engine } from '../gpu/current.ts';
+import { kernel, Uniforms } from '../gpu/kernel.ts';
+import { noGrad, record } from '../tensor/autograd.ts';
+import { Tensor } from '../tensor/tensor.ts';
+import { add } from './elementwise.ts';
+import { grid } from './layout.ts';
+import { matmulRaw } from './matmul.ts';
+import { sum } from './reduce.ts';
+import { concat, narrow, reshape } from './shape.ts';
+
+const im2colKernel = kernel('conv', 'im2col');
+const col2imKernel = kernel('conv', 'col2im');
+const directKernel = kernel('conv2d_direct');
+const transposedKernel = kernel('conv2d_direct', 'transposed');
+const wgradKernel = kernel('conv2d_wgrad');
+const CHUNK_BYTES = 64 << 20;
+
+export type Pair = number | readonly [number, number];
+const pair = (p: Pair, what: string): [number, number] => {
+  const v: [number, number] = typeof p === 'number' ? [p, p] : [p[0], p[1]];
+  if (!v.every((x) => Number.isInteger(x) && x >= 0)) throw new Error(`${what} must be non-negative integers, got ${JSON.stringify(p)}`);
+  return v;
+};
+
+/** A convolution from an image [N, Cin, H, W] to [N, Cout, Ho, Wo] with weight [Cout, Cin / G, kh, kw]. */
+interface Geometry {
+  N: number;
+  Cin: number;
+  H: number;
+  W: number;
+  Cout: number;
+  G: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  /** Top and left padding (bottom/right follow from the output size). */
+  ph: number;
+  pw: number;
+  dh: number;
+  dw: number;
+  Ho: number;
+  Wo: number;
+}
+
+const colRows = (g: Geometry) => (g.Cin / g.G) * g.kh * g.kw;
+const isPointwise = (g: Geometry) => g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.ph === 0 && g.pw === 0;
+
+/** Images per chunk: as many as keep the column matrix under CHUNK_BYTES (grouped convs go one image at a time). */
+function chunkSize(g: Geometry): number {
+  if (g.G > 1) return 1;
+  const perImage = g.Cin * g.kh * g.kw * g.Ho * g.Wo * 4;
+  return Math.max(1, Math.min(g.N, Math.floor(CHUNK_BYTES / Math.max(perImage, 1))));
+}
+
+function uniforms(n: number, g: Geometry): Uniforms {
+  return new Uniforms().u32(n).u32(g.Cin).u32(g.H).u32(g.W).u32(g.Ho).u32(g.Wo).u32(g.kh).u32(g.kw).u32(g.sh).u32(g.sw).u32(g.ph).u32(g.pw).u32(g.dh).u32(g.dw);
+}
+
+/** [nb, Cin, H, W] -> [nb, Cin*kh*kw, Ho*Wo]. */
+function im2col(x: Tensor, g: Geometry): Tensor {
+  const nb = x.shape[0]!;
+  if (isPointwise(g)) return Tensor.view(x, [nb, g.Cin, g.Ho * g.Wo]);
+  const cols = Tensor.empty([nb, g.Cin * g.kh * g.kw, g.Ho * g.Wo]);
+  if (cols.size > 0) engine().dispatch(im2colKernel, grid(cols.size), [x.buffer, cols.buffer], uniforms(cols.size, g));
+  return cols;
+}
+
+/** [nb, Cin*kh*kw, Ho*Wo] -> [nb, Cin, H, W], summing overlapping windows. */
+function col2im(cols: Tensor, g: Geometry): Tensor {
+  const nb = cols.shape[0]!;
+  if (isPointwise(g)) return Tensor.view(cols, [nb, g.Cin, g.H, g.W]);
+  const img = Tensor.empty([nb, g.Cin, g.H, g.W]);
+  if (img.size > 0) engine().dispatch(col2imKernel, grid(img.size), [cols.buffer, img.buffer], uniforms(img.size, g));
+  return img;
+}
+
+/**
+ * kernels/conv2d_direct.wgsl: Y [N, G*CO, Ho, Wo] from X [N, G*CI, H, W]; `flip` reads the weight as a conv's input
+ * gradient does ([G*CI, CO, kh, kw], transposed and rotated). Top/left padding only: the output size bounds the rest.
+ */
+interface DirectShape {
+  N: number;
+  G: number;
+  CI: number;
+  H: number;
+  W: number;
+  CO: number;
+  Ho: number;
+  Wo: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  dh: number;
+  dw: number;
+  ph: number;
+  pw: number;
+}
+type DirectMode = 'forward' | 'flip' | 'transposed';
+function directRaw(x: Tensor, w: Tensor, bias: Tensor | null, d: DirectShape, mode: DirectMode): Tensor {
+  const y = Tensor.empty([d.N, d.G * d.CO, d.Ho, d.Wo]);
+  if (y.size === 0) return y;
+  const e = engine();
+  // Tiles of 8 x 4 output pixels; 'transposed' tiles each output phase (h % sh, w % sw) separately.
+  const phases = mode === 'transposed' ? d.sh * d.sw : 1;
+  const tilesW = Math.ceil(Math.ceil(d.Wo / (mode === 'transposed' ? d.sw : 1)) / 8);
+  const tiles = phases * tilesW * Math.ceil(Math.ceil(d.Ho / (mode === 'transposed' ? d.sh : 1)) / 4);
+  const max = e.limits.maxComputeWorkgroupsPerDimension;
+  if (tiles > max) throw new Error(`conv2d: output ${d.Ho}x${d.Wo} has more than ${max * 32} pixels`);
+  const constants = { KH: d.kh, KW: d.kw, SH: d.sh, SW: d.sw, DH: d.dh, DW: d.dw, FLIP: mode === 'flip' ? 1 : 0, BIAS: bias ? 1 : 0 };
+  const spec = mode === 'transposed' ? transposedKernel : directKernel;
+  const total = d.N * d.G;
+  for (let z0 = 0; z0 < total; z0 += max) {
+    const u = new Uniforms().u32(d.CI).u32(d.H).u32(d.W).u32(d.CO).u32(d.Ho).u32(d.Wo).u32(d.ph).u32(d.pw).u32(d.G).u32(tilesW).u32(z0);
+    e.dispatch(spec, [tiles, Math.ceil(d.CO / 16), Math.min(max, total - z0)], [x.buffer, w.buffer, (bias ?? w).buffer, y.buffer], u, constants);
+  }
+  return y;
+}
+
+/** The direct kernel computing the conv forward. */
+const forwardShape = (g: Geometry): DirectShape => ({ N: g.N, G: g.G, CI: g.Cin / g.G, H: g.H, W: g.W, CO: g.Cout / g.G, Ho: g.Ho, Wo: g.Wo, kh: g.kh, kw: g.kw, sh: g.sh, sw: g.sw, dh: g.dh, dw: g.dw, ph: g.ph, pw: g.pw });
+
+/**
+ * The direct kernel computing the conv's input gradient (a stride-1 conv of dY with the rotated, transposed weight,
+ * padded by d(k - 1) - p), or null where that does not apply (strided, or padding past the dilated kernel).
+ */
+function inputGradShape(g: Geometry): [DirectShape, DirectMode] {
+  const ph = g.dh * (g.kh - 1) - g.ph;
+  const pw = g.dw * (g.kw - 1) - g.pw;
+  const d = { N: g.N, G: g.G, CI: g.Cout / g.G, H: g.Ho, W: g.Wo, CO: g.Cin / g.G, Ho: g.H, Wo: g.W, kh: g.kh, kw: g.kw, sh: g.sh, sw: g.sw, dh: g.dh, dw: g.dw };
+  // Stride 1: an ordinary conv (row segments shared by the taps); else per output phase.
+  if (g.sh === 1 && g.sw === 1 && ph >= 0 && pw >= 0) return [{ ...d, ph, pw }, 'flip'];
+  return [{ ...d, ph: g.ph, pw: g.pw }, 'transposed'];
+}
+
+/** kernels/conv2d_direct.wgsl shares weights by subgroupBroadcast across 8 lanes. */
+let subgroupDevice: { device: GPUDevice; ok: boolean } | null = null;
+function hasSubgroups8(): boolean {
+  const e = engine();
+  if (subgroupDevice?.device !== e.device) {
+    const info = e.adapter.info as GPUAdapterInfo & { subgroupMinSize?: number };
+    subgroupDevice = { device: e.device, ok: e.device.features.has('subgroups') && (info.subgroupMinSize ?? 0) >= 8 };
+  }
+  return subgroupDevice.ok;
+}
+
+/** Direct kernel for spatial kernels (up to 16 wide) on 8-lane subgroups; 1x1 convs and other adapters use matmul. */
+const usesDirect = (g: Geometry) => !isPointwise(g) && g.kw <= 16 && hasSubgroups8();
+
+/** Runs `fn` on image chunks [n0, n0 + nb) of `t` (no copy when one chunk covers all). */
+function chunks<T>(t: Tensor, size: number, fn: (part: Tensor) => T): T[] {
+  const n = t.shape[0]!;
+  if (size >= n) return [fn(t)];
+  const out: T[] = [];
+  for (let n0 = 0; n0 < n; n0 += size) {
+    const part = narrow(t, 0, n0, Math.min(size, n - n0));
+    out.push(fn(part));
+    part.dispose();
+  }
+  return out;
+}
+
+/** Joins per-chunk results along the batch axis, releasing the parts. */
+function join(parts: Tensor[], shape: readonly number[]): Tensor {
+  if (parts.length === 1) return Tensor.reshapeOwned(parts[0]!, shape);
+  const out = reshape(concat(parts, 0), shape);
+  for (const p of parts) p.dispose();
+  return out;
+}
+
+/** x [N, Cin, H, W] -> [N, Cout, Ho, Wo]; no autograd. */
+function forwardRaw(x: Tensor, w: Tensor, g: Geometry, bias: Tensor | null = null): Tensor {
+  if (usesDirect(g)) return directRaw(x, w, bias, forwardShape(g), 'forward');
+  return addBias(forwardGemm(x, w, g), bias, g.Cout, 'conv2d');
+}
+
+function forwardGemm(x: Tensor, w: Tensor, g: Geometry): Tensor {
+  const P = g.Ho * g.Wo;
+  const K = colRows(g);
+  const cg = g.Cout / g.G;
+  const parts = chunks(x, chunkSize(g), (xc) => {
+    const nb = xc.shape[0]!;
+    const cols = im2col(xc, g);
+    // G == 1: W shared by all images; G > 1 (one image): one product per group.
+    const y = g.G === 1 ? matmulRaw(w, cols, g.Cout, P, K, nb, 0, K * P) : matmulRaw(w, cols, cg, P, K, g.G, cg * K, K * P);
+    cols.dispose();
+    return y;
+  });
+  return join(parts, [g.N, g.Cout, g.Ho, g.Wo]);
+}
+
+/** dY [N, Cout, Ho, Wo] -> dX [N, Cin, H, W]; no autograd. */
+function inputGradRaw(gy: Tensor, w: Tensor, g: Geometry, bias: Tensor | null = null): Tensor {
+  if (usesDirect(g)) {
+    const [d, mode] = inputGradShape(g);
+    if (mode !== 'transposed' || process.env.CONV_T !== 'gemm') return directRaw(gy, w, bias, d, mode);
+  }
+  return addBias(inputGradGemm(gy, w, g), bias, g.Cin, 'convTranspose2d');
+}
+
+function inputGradGemm(gy: Tensor, w: Tensor, g: Geometry): Tensor {
+  const P = g.Ho * g.Wo;
+  const K = colRows(g);
+  const cg = g.Cout / g.G;
+  const parts = chunks(gy, chunkSize(g), (gc) => {
+    const nb = gc.shape[0]!;
+    const dcols = g.G === 1 ? matmulRaw(w, gc, K, P, g.Cout, nb, 0, g.Cout * P, true) : matmulRaw(w, gc, K, P, cg, g.G, cg * K, cg * P, true);
+    const dx = col2im(Tensor.reshapeOwned(dcols, [nb, g.Cin * g.kh * g.kw, P]), g);
+    return dx;
+  });
+  return join(parts, [g.N, g.Cin, g.H, g.W]);
+}
+
+/** sum_n dY[n] x im2col(X[n])^T -> [Cout, Cin/G, kh, kw]; no autograd. */
+function weightGradRaw(x: Tensor, gy: Tensor, g: Geometry): Tensor {
+  const mode = process.env.CONV_WGRAD;
+  if (mode !== 'gemm' && (mode === 'direct' || (usesDirect(g) && g.kw <= 8))) return weightGradDirect(x, gy, g);
+  return weightGradGemm(x, gy, g);
+}
+
+/** kernels/conv2d_wgrad.wgsl: per-image (and row-split) parts, summed. */
+function weightGradDirect(x: Tensor, gy: Tensor, g: Geometry): Tensor {
+  const e = engine();
+  const CI = g.Cin / g.G;
+  const CO = g.Cout / g.G;
+  const NG = g.N * g.G;
+  const wgX = Math.ceil((CI * g.kh) / 8);
+  const wgY = Math.ceil(CO / 16);
+  // Split output rows when there are few workgroups, so both lavapipe threads (and a GPU's cores) have work.
+  const splits = Math.min(g.Ho, Math.max(1, Math.ceil(256 / (wgX * wgY * NG))));
+  const rows = Math.ceil(g.Ho / splits);
+  const parts = Math.ceil(g.Ho / rows);
+  const wshape = [g.Cout, CI, g.kh, g.kw];
+  const part = Tensor.empty([parts * g.N, g.Cout * CI * g.kh * g.kw]);
+  const max = e.limits.maxComputeWorkgroupsPerDimension;
+  if (wgX > max || wgY > max) throw new Error(`conv2d: weight [${wshape.join(', ')}] is too large for the weight-gradient grid`);
+  const constants = { KH: g.kh, KW: g.kw, SH: g.sh, SW: g.sw, DH: g.dh, DW: g.dw, VEC4: g.Wo % 4 === 0 ? 1 : 0 };
+  const total = parts * NG;
+  for (let z0 = 0; z0 < total; z0 += max) {
+    const u = new Uniforms().u32(CI).u32(g.H).u32(g.W).u32(CO).u32(g.Ho).u32(g.Wo).u32(g.ph).u32(g.pw).u32(g.G).u32(NG).u32(rows).u32(z0);
+    e.dispatch(wgradKernel, [wgX, wgY, Math.min(max, total - z0)], [x.buffer, gy.buffer, part.buffer], u, constants);
+  }
+  if (parts * g.N === 1) return Tensor.reshapeOwned(part, wshape);
+  const total1 = sum(part, 0);
+  part.dispose();
+  return Tensor.reshapeOwned(total1, wshape);
+}
+
+function weightGradGemm(x: Tensor, gy: Tensor, g: Geometry): Tensor {
+  const P = g.Ho * g.Wo;
+  const K = colRows(g);
+  const cg = g.Cout / g.G;
+  const size = chunkSize(g);
+  let total: Tensor | null = null;
+  for (let n0 = 0; n0 < g.N; n0 += size) {
+    const nb = Math.min(size, g.N - n0);
+    const xc = nb === g.N ? x : narrow(x, 0, n0, nb);
+    const gc = nb === g.N ? gy : narrow(gy, 0, n0, nb);
+    const cols = im2col(xc, g);
+    let part: Tensor;
+    if (g.G === 1) {
+      const perImage = matmulRaw(gc, cols, g.Cout, K, P, nb, g.Cout * P, K * P, false, true);
+      part = nb === 1 ? perImage : sum(perImage, 0);
+      if (part !== perImage) perImage.dispose();
+    } else part = matmulRaw(gc, cols, cg, K, P, g.G, cg * P, K * P, false, true);
+    cols.dispose();
+    if (xc !== x) xc.dispose();
+    if (gc !== gy) gc.dispose();
+    if (total) {
+      const next: Tensor = add(total, part);
+      total.dispose();
+      part.dispose();
+      total = next;
+    } else total = part;
+  }
+  return Tensor.reshapeOwned(total!, [g.Cout, g.Cin / g.G, g.kh, g.kw]);
+}
+
+function outSize(input: number, k: number, s: number, pBefore: number, pAfter: number, d: number): number {
+  return Math.floor((input + pBefore + pAfter - d * (k - 1) - 1) / s) + 1;
+}
+
+export interface Conv2dOptions {
+  stride?: Pair;
+  /** Symmetric padding, or 'same' (stride 1; extra padding goes bottom/right as in PyTorch) or 'valid'. */
+  padding?: Pair | 'same' | 'valid';
+  dilation?: Pair;
+  groups?: number;
+}
+
+function convGeometry(x: Tensor, w: Tensor, opts: Conv2dOptions, op: string): Geometry {
+  if (x.rank !== 4) throw new Error(`${op}: input must be [N, C, H, W], got [${x.shape.join(', ')}]`);
+  if (w.rank !== 4) throw new Error(`${op}: weight must be [Cout, Cin/groups, kh, kw], got [${w.shape.join(', ')}]`);
+  const [N, Cin, H, W] = x.shape as [number, number, number, number];
+  const [Cout, cpg, kh, kw] = w.shape as [number, number, number, number];
+  const G = opts.groups ?? 1;
+  if (!Number.isInteger(G) || G < 1 || Cin % G !== 0 || Cout % G !== 0)
+    throw new Error(`${op}: groups ${G} must divide input channels ${Cin} and output channels ${Cout}`);
+  if (cpg * G !== Cin)
+    throw new Error(`${op}: weight [${w.shape.join(', ')}] expects ${cpg * G} input channels with groups ${G}, input [${x.shape.join(', ')}] has ${Cin}`);
+  const [sh, sw] = pair(opts.stride ?? 1, `${op} stride`);
+  const [dh, dw] = pair(opts.dilation ?? 1, `${op} dilation`);
+  if (sh < 1 || sw < 1 || dh < 1 || dw < 1) throw new Error(`${op}: stride and dilation must be at least 1`);
+  let pads: [number, number, number, number];
+  if (opts.padding === 'same') {
+    if (sh !== 1 || sw !== 1) throw new Error(`${op}: padding 'same' needs stride 1 (as in PyTorch)`);
+    const th = dh * (kh - 1);
+    const tw = dw * (kw - 1);
+    pads = [Math.floor(th / 2), th - Math.floor(th / 2), Math.floor(tw / 2), tw - Math.floor(tw / 2)];
+  } else {
+    const [ph, pw] = opts.padding === 'valid' ? [0, 0] : pair(opts.padding ?? 0, `${op} padding`);
+    pads = [ph, ph, pw, pw];
+  }
+  const Ho = outSize(H, kh, sh, pads[0], pads[1], dh);
+  const Wo = outSize(W, kw, sw, pads[2], pads[3], dw);
+  if (Ho < 1 || Wo < 1) throw new Error(`${op}: input [${x.shape.join(', ')}] is smaller than the kernel ${kh}x${kw} (dilation ${dh}x${dw}, padding ${opts.padding ?? 0})`);
+  return { N, Cin, H, W, Cout, G, kh, kw, sh, sw, ph: pads[0], pw: pads[2], dh, dw, Ho, Wo };
+}
+
+function checkBias(bias: Tensor | null | undefined, channels: number, op: string): void {
+  if (bias && (bias.rank !== 1 || bias.size !== channels)) throw new Error(`${op}: bias [${bias.shape.join(', ')}] should be [${channels}]`);
+}
+
+/** y + bias per channel, without autograd (the caller records the bias gradient). */
+function addBias(y: Tensor, bias: Tensor | null | undefined, channels: number, op: string): Tensor {
+  if (!bias) return y;
+  checkBias(bias, channels, op);
+  const b = Tensor.view(bias, [channels, 1, 1]);
+  const out = noGrad(() => add(y, b));
+  b.dispose();
+  y.dispose();
+  return out;
+}
+
+/** The bias gradient: dY summed over batch and pixels. */
+const biasGrad = (gy: Tensor): Tensor => sum(gy, [0, 2, 3]);
+
+/** 2-D cross-correlation as torch.nn.functional.conv2d: x [N, Cin, H, W], w [Cout, Cin/groups, kh, kw], bias [Cout]. */
+export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dOptions = {}): Tensor {
+  const g = convGeometry(x, w, opts, 'conv2d');
+  checkBias(bias, g.Cout, 'conv2d');
+  const b = bias ?? null;
+  const y = forwardRaw(x, w, g, b);
+  return record(y, 'conv2d', b ? [x, w, b] : [x, w], (gy) => [
+    x.requiresGrad ? inputGradRaw(gy, w, g) : null,
+    w.requiresGrad ? weightGradRaw(x, gy, g) : null,
+    b?.requiresGrad ? biasGrad(gy) : null,
+  ]);
+}
+
+export interface ConvTranspose2dOptions {
+  stride?: Pair;
+  padding?: Pair;
+  outputPadding?: Pair;
+  dilation?: Pair;
+  groups?: number;
+}
+
+/**
+ * torch.nn.functional.conv_transpose2d: x [N, Cin, H, W], w [Cin, Cout/groups, kh, kw], bias [Cout] ->
+ * [N, Cout, (H-1)s - 2p + d(k-1) + op + 1, ...]. It is the input gradient of the conv it transposes.
+ */
+export function convTranspose2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: ConvTranspose2dOptions = {}): Tensor {
+  const op = 'convTranspose2d';
+  if (x.rank !== 4) throw new Error(`${op}: input must be [N, C, H, W], got [${x.shape.join(', ')}]`);
+  if (w.rank !== 4) throw new Error(`${op}: weight must be [Cin, Cout/groups, kh, kw], got [${w.shape.join(', ')}]`);
+  const [N, Cin, H, W] = x.shape as [number, number, number, number];
+  const [wCin, cpg, kh, kw] = w.shape as [number, number, number, number];
+  const G = opts.groups ?? 1;
+  if (wCin !== Cin) throw new Error(`${op}: weight [${w.shape.join(', ')}] expects ${wCin} input channels, input [${x.shape.join(', ')}] has ${Cin}`);
+  if (!Number.isInteger(G) || G < 1 || Cin % G !== 0) throw new Error(`${op}: groups ${G} must divide input channels ${Cin}`);
+  const [sh, sw] = pair(opts.stride ?? 1, `${op} stride`);
+  const [ph, pw] = pair(opts.padding ?? 0, `${op} padding`);
+  const [oph, opw] = pair(opts.outputPadding ?? 0, `${op} outputPadding`);
+  const [dh, dw] = pair(opts.dilation ?? 1, `${op} dilation`);
+  if (oph >= Math.max(sh, dh) || opw >= Math.max(sw, dw)) throw new Error(`${op}: output padding must be smaller than stride or dilation`);
+  const Ho = (H - 1) * sh - 2 * ph + dh * (kh - 1) + oph + 1;
+  const Wo = (W - 1) * sw - 2 * pw + dw * (kw - 1) + opw + 1;
+  if (Ho < 1 || Wo < 1) throw new Error(`${op}: output would be ${Ho}x${Wo}`);
+  // The conv whose input gradient this is: image [N, Cout, Ho, Wo] -> [N, Cin, H, W], weight w as [Cin, Cout/G, kh, kw].
+  const g: Geometry = { N, Cin: cpg * G, H: Ho, W: Wo, Cout: Cin, G, kh, kw, sh, sw, ph, pw, dh, dw, Ho: H, Wo: W };
+  checkBias(bias, cpg * G, op);
+  const b = bias ?? null;
+  const y = inputGradRaw(x, w, g, b);
+  return record(y, op, b ? [x, w, b] : [x, w], (gy) => [
+    x.requiresGrad ? forwardRaw(gy, w, g) : null,
+    w.requiresGrad ? weightGradRaw(gy, x, g) : null,
+    b?.requiresGrad ? biasGrad(gy) : null,
+  ]);
+}

@@ -1,7 +1,7 @@
 // conv2d and convTranspose2d against PyTorch 1.13 (scripts/fixtures/make_conv_fixtures.py): forward values
 // and gradients for input, weight and bias; finite differences on tiny shapes; argument errors.
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as dg from '../src/index.ts';
 import { expectClose } from './helpers/compare.ts';
 import { gradcheck, randomInput } from './helpers/gradcheck.ts';
@@ -41,10 +41,20 @@ function run(c: Case, x: dg.Tensor, w: dg.Tensor, b: dg.Tensor | null): dg.Tenso
   return dg.convTranspose2d(x, w, b, { stride: o.stride, padding: o.padding, outputPadding: o.output_padding, dilation: o.dilation, groups: o.groups });
 }
 
-describe('convolutions match PyTorch (forward, input, weight and bias gradients)', () => {
-  useGpu();
-  it('fixture inputs are reproduced exactly', () => {
+describe('conv fixture', () => {
+  it('inputs are reproduced exactly', () => {
     expect(Array.from(hashInput([6], 5))).toEqual(fixture.probe);
+  });
+});
+
+for (const algorithm of ['auto', 'gemm'] as const) {
+describe(`convolutions match PyTorch (forward, input, weight and bias gradients), algorithm ${algorithm}`, () => {
+  useGpu();
+  beforeAll(() => {
+    dg.setConvAlgorithm(algorithm);
+  });
+  afterAll(() => {
+    dg.setConvAlgorithm('auto');
   });
   for (const c of cases) {
     it(`${c.op} ${c.name}`, async () => {
@@ -69,6 +79,7 @@ describe('convolutions match PyTorch (forward, input, weight and bias gradients)
     });
   }
 });
+}
 
 describe('convolutions agree with finite differences', () => {
   useGpu();
@@ -98,6 +109,36 @@ describe('convolution arguments', () => {
     expect(() => dg.convTranspose2d(x, dg.zeros([3, 2, 3, 3]))).toThrow(/weight \[3, 2, 3, 3\] expects 3 input channels, input \[1, 4, 5, 5\] has 4/);
     expect(() => dg.convTranspose2d(x, dg.zeros([4, 2, 3, 3]), null, { groups: 3 })).toThrow(/groups 3 must divide input channels 4/);
     expect(() => dg.convTranspose2d(x, dg.zeros([4, 2, 3, 3]), null, { stride: 2, outputPadding: 2 })).toThrow(/output padding must be smaller/);
+  });
+  it('frees every temporary of forward and backward (direct, depthwise, strided, transposed routes)', async () => {
+    const e = dg.engine();
+    const configs: [number[], number[], dg.Conv2dOptions & dg.ConvTranspose2dOptions, boolean][] = [
+      [[2, 8, 12, 16], [8, 8, 3, 3], { padding: 1 }, false],
+      [[2, 8, 12, 16], [16, 8, 1, 1], { stride: 2 }, false],
+      [[2, 8, 12, 16], [8, 1, 5, 5], { padding: 2, groups: 8 }, false],
+      [[2, 16, 4, 4], [16, 3, 3, 3], { stride: 2, padding: 1, outputPadding: 1 }, true],
+    ];
+    for (const [xs, ws, o, transpose] of configs) {
+      const x = dg.randn(xs, { seed: 1 });
+      const w = dg.randn(ws, { seed: 2 });
+      const b = dg.randn([transpose ? ws[1]! : ws[0]!], { seed: 3 });
+      x.requiresGrad = w.requiresGrad = b.requiresGrad = true;
+      const step = () => {
+        dg.tidy(() => dg.sum(transpose ? dg.convTranspose2d(x, w, b, o) : dg.conv2d(x, w, b, o)).backward());
+        for (const t of [x, w, b]) {
+          t.grad?.dispose();
+          t.grad = null;
+        }
+      };
+      step();
+      await e.sync();
+      const live = e.stats().liveBuffers;
+      step();
+      step();
+      await e.sync();
+      expect(e.stats().liveBuffers).toBe(live);
+      for (const t of [x, w, b]) t.dispose();
+    }
   });
   it('chunks large batches through the column matrix without changing results', async () => {
     // 1x3x180x180 with a 7x7 kernel: 147 x 32400 columns per image (19 MB), so a batch of 5 takes two chunks.

@@ -1,9 +1,19 @@
-// conv2d and convTranspose2d as matrix products around the matmul kernel (kernels/conv.wgsl moves data):
-//   conv forward       Y[n] = W x im2col(X[n])            W [Cout, Cin/G*kh*kw] per group
-//   conv input grad    dX[n] = col2im(W^T x dY[n])        = convTranspose2d's forward
-//   conv weight grad   dW = sum_n dY[n] x im2col(X[n])^T
-// A 1x1, stride-1, unpadded conv uses X itself as the column matrix. Images are processed in chunks so the
-// column matrix stays within a storage binding (and memory): at most CHUNK_BYTES of columns at a time.
+// conv2d and convTranspose2d, forward and backward, with the algorithm picked per shape:
+//   direct kernels (kernels/conv2d_direct.wgsl, kernels/conv2d_wgrad.wgsl; 8-lane subgroups) for spatial kernels
+//   and strided 1x1 convs:
+//     conv forward      `main`: 16 output channels x 8x4 pixels per workgroup, input row segments shared by the taps
+//     conv input grad   stride 1: `main` with the rotated, transposed weight (FLIP) and padding d(k-1) - p;
+//                       strided: `transposed`, per output phase (h % s, w % s) = convTranspose2d's forward
+//     conv weight grad  conv2d_wgrad: a matmul over pixels per image (and row split), the parts summed
+//   matrix products around the matmul kernel (kernels/conv.wgsl moves data) for 1x1 stride-1 convs, for transposed
+//   convs to few channels (a deconv to 17 heatmaps is one [17*9, Cin] x [Cin, H*W] product per image + col2im),
+//   and on adapters without 8-lane subgroups:
+//     conv forward      Y[n] = W x im2col(X[n])            W [Cout, Cin/G*kh*kw] per group
+//     conv input grad   dX[n] = col2im(W^T x dY[n])        = convTranspose2d's forward
+//     conv weight grad  dW = sum_n dY[n] x im2col(X[n])^T
+//   A 1x1, stride-1, unpadded conv uses X itself as the column matrix. Images are processed in chunks so the
+//   column matrix stays within a storage binding (and memory): at most CHUNK_BYTES of columns at a time.
+// The bias is added in the direct kernels' store (else one broadcast add); its gradient is dY summed over N, H, W.
 import { engine } from '../gpu/current.ts';
 import { kernel, Uniforms } from '../gpu/kernel.ts';
 import { noGrad, record } from '../tensor/autograd.ts';
@@ -18,8 +28,13 @@ const im2colKernel = kernel('conv', 'im2col');
 const col2imKernel = kernel('conv', 'col2im');
 const directKernel = kernel('conv2d_direct');
 const transposedKernel = kernel('conv2d_direct', 'transposed');
+const depthwiseKernel = kernel('conv2d_direct', 'depthwise');
+const direct8Kernel = kernel('conv2d_direct', 'main8');
 const wgradKernel = kernel('conv2d_wgrad');
+const wgradDepthwiseKernel = kernel('conv2d_wgrad', 'depthwise');
 const CHUNK_BYTES = 64 << 20;
+/** Workgroups the weight-gradient kernel aims for before it splits the pixel sum into parts. */
+const WGRAD_WORKGROUPS = 512;
 
 export type Pair = number | readonly [number, number];
 const pair = (p: Pair, what: string): [number, number] => {
@@ -82,8 +97,9 @@ function col2im(cols: Tensor, g: Geometry): Tensor {
 }
 
 /**
- * kernels/conv2d_direct.wgsl: Y [N, G*CO, Ho, Wo] from X [N, G*CI, H, W]; `flip` reads the weight as a conv's input
- * gradient does ([G*CI, CO, kh, kw], transposed and rotated). Top/left padding only: the output size bounds the rest.
+ * kernels/conv2d_direct.wgsl: Y [N, G*CO, Ho, Wo] from X [N, G*CI, H, W]. 'forward' reads W [G*CO, CI, kh, kw];
+ * 'flip' and 'transposed' read W [G*CI, CO, kh, kw] (a conv's weight seen from its input gradient), 'flip' rotated.
+ * Top/left padding only: the output size bounds the rest.
  */
 interface DirectShape {
   N: number;
@@ -104,6 +120,8 @@ interface DirectShape {
   pw: number;
 }
 type DirectMode = 'forward' | 'flip' | 'transposed';
+/** Pure depthwise (one input and one output channel per group) with up to 25 taps: kernels/conv2d_direct.wgsl `depthwise`. */
+const isDepthwise = (d: DirectShape) => d.CI === 1 && d.CO === 1 && d.kh * d.kw <= 25;
 function directRaw(x: Tensor, w: Tensor, bias: Tensor | null, d: DirectShape, mode: DirectMode): Tensor {
   const y = Tensor.empty([d.N, d.G * d.CO, d.Ho, d.Wo]);
   if (y.size === 0) return y;
@@ -114,12 +132,29 @@ function directRaw(x: Tensor, w: Tensor, bias: Tensor | null, d: DirectShape, mo
   const tiles = phases * tilesW * Math.ceil(Math.ceil(d.Ho / (mode === 'transposed' ? d.sh : 1)) / 4);
   const max = e.limits.maxComputeWorkgroupsPerDimension;
   if (tiles > max) throw new Error(`conv2d: output ${d.Ho}x${d.Wo} has more than ${max * 32} pixels`);
-  const constants = { KH: d.kh, KW: d.kw, SH: d.sh, SW: d.sw, DH: d.dh, DW: d.dw, FLIP: mode === 'flip' ? 1 : 0, BIAS: bias ? 1 : 0 };
-  const spec = mode === 'transposed' ? transposedKernel : directKernel;
+  const constants: Record<string, number> = { KH: d.kh, KW: d.kw, SH: d.sh, SW: d.sw, DH: d.dh, DW: d.dw, FLIP: mode === 'flip' ? 1 : 0, BIAS: bias ? 1 : 0 };
+  // Row segments from aligned vec4 loads (see the kernel's XV).
+  const seg = 3 * d.sw + (d.kw - 1) * d.dw + 1;
+  if (mode !== 'transposed' && d.W % 4 === 0 && d.pw <= 4 && 4 - d.pw + seg <= 16) Object.assign(constants, { XV: 1, PW: d.pw });
+  if (mode !== 'transposed' && isDepthwise(d)) {
+    // One image per z, 16 channels per y.
+    for (let z0 = 0; z0 < d.N; z0 += max) {
+      const u = new Uniforms().u32(d.CI).u32(d.H).u32(d.W).u32(d.CO).u32(d.Ho).u32(d.Wo).u32(d.ph).u32(d.pw).u32(d.G).u32(tilesW).u32(z0);
+      e.dispatch(depthwiseKernel, [tiles, Math.ceil(d.G / 16), Math.min(max, d.N - z0)], [x.buffer, w.buffer, (bias ?? w).buffer, y.buffer], u, constants);
+    }
+    return y;
+  }
+  // 8 pixels per lane (`main8`, tiles of 8 x 8) when the 8 pixels' segment comes from at most 6 aligned vec4 loads,
+  // for 1x1 (strided) and large kernels: measured 16 -> 19-23 GFLOP/s on the 1x1 stride-2 row, 24 -> 28 on the 7x7
+  // stem, but 40 -> 34 on 3x3 (twice the accumulators spill where 4 pixels already give 64 FMAs per load).
+  const seg8 = 7 * d.sw + (d.kw - 1) * d.dw + 1;
+  const wide = constants.XV === 1 && 4 - d.pw + seg8 <= 24 && (d.kw === 1 || d.kh * d.kw >= 25);
+  const spec = mode === 'transposed' ? transposedKernel : wide ? direct8Kernel : directKernel;
+  const grid0 = wide ? Math.ceil(d.Wo / 8) * Math.ceil(d.Ho / 8) : tiles;
   const total = d.N * d.G;
   for (let z0 = 0; z0 < total; z0 += max) {
     const u = new Uniforms().u32(d.CI).u32(d.H).u32(d.W).u32(d.CO).u32(d.Ho).u32(d.Wo).u32(d.ph).u32(d.pw).u32(d.G).u32(tilesW).u32(z0);
-    e.dispatch(spec, [tiles, Math.ceil(d.CO / 16), Math.min(max, total - z0)], [x.buffer, w.buffer, (bias ?? w).buffer, y.buffer], u, constants);
+    e.dispatch(spec, [grid0, Math.ceil(d.CO / 16), Math.min(max, total - z0)], [x.buffer, w.buffer, (bias ?? w).buffer, y.buffer], u, constants);
   }
   return y;
 }
@@ -128,8 +163,8 @@ function directRaw(x: Tensor, w: Tensor, bias: Tensor | null, d: DirectShape, mo
 const forwardShape = (g: Geometry): DirectShape => ({ N: g.N, G: g.G, CI: g.Cin / g.G, H: g.H, W: g.W, CO: g.Cout / g.G, Ho: g.Ho, Wo: g.Wo, kh: g.kh, kw: g.kw, sh: g.sh, sw: g.sw, dh: g.dh, dw: g.dw, ph: g.ph, pw: g.pw });
 
 /**
- * The direct kernel computing the conv's input gradient (a stride-1 conv of dY with the rotated, transposed weight,
- * padded by d(k - 1) - p), or null where that does not apply (strided, or padding past the dilated kernel).
+ * The direct kernel computing the conv's input gradient: for stride 1 (and p <= d(k - 1)) a conv of dY with the
+ * rotated, transposed weight padded by d(k - 1) - p ('flip'), else the per-phase 'transposed' entry.
  */
 function inputGradShape(g: Geometry): [DirectShape, DirectMode] {
   const ph = g.dh * (g.kh - 1) - g.ph;
@@ -151,8 +186,24 @@ function hasSubgroups8(): boolean {
   return subgroupDevice.ok;
 }
 
-/** Direct kernel for spatial kernels (up to 16 wide) on 8-lane subgroups; 1x1 convs and other adapters use matmul. */
-const usesDirect = (g: Geometry) => !isPointwise(g) && g.kw <= 16 && hasSubgroups8();
+export type ConvAlgorithm = 'auto' | 'gemm';
+let algorithm: ConvAlgorithm = 'auto';
+
+/**
+ * 'auto' (default) picks per shape; 'gemm' forces the im2col/col2im + matmul route everywhere (what adapters without
+ * 8-lane subgroups get), for tests and benchmarks. Returns the previous setting.
+ */
+export function setConvAlgorithm(a: ConvAlgorithm): ConvAlgorithm {
+  const before = algorithm;
+  algorithm = a;
+  return before;
+}
+
+/** Direct kernels except for 1x1 stride-1 convs (a plain matmul); kernels up to 16 wide; 8-lane subgroups. */
+const usesDirect = (g: Geometry) =>
+  algorithm === 'auto' && !isPointwise(g) && g.kw <= 16 && fitsGrid(g.Ho, g.Wo) && fitsGrid(g.H, g.W) && hasSubgroups8();
+/** The direct kernels' 8x4-pixel tiles of one image fit one grid axis (images up to ~2 megapixels). */
+const fitsGrid = (h: number, w: number) => Math.ceil(h / 4) * Math.ceil(w / 8) <= 65535;
 
 /** Runs `fn` on image chunks [n0, n0 + nb) of `t` (no copy when one chunk covers all). */
 function chunks<T>(t: Tensor, size: number, fn: (part: Tensor) => T): T[] {
@@ -200,7 +251,9 @@ function forwardGemm(x: Tensor, w: Tensor, g: Geometry): Tensor {
 function inputGradRaw(gy: Tensor, w: Tensor, g: Geometry, bias: Tensor | null = null): Tensor {
   if (usesDirect(g)) {
     const [d, mode] = inputGradShape(g);
-    if (mode !== 'transposed' || process.env.CONV_T !== 'gemm') return directRaw(gy, w, bias, d, mode);
+    // Per-phase tiles hold 16 output channels: for few (convTranspose2d to 17 heatmaps, a stem's 3 input channels)
+    // the matmul + col2im route is faster, except for grouped convs (there it is a product per image and group).
+    if (mode !== 'transposed' || d.CO % 16 === 0 || d.CO >= 64 || d.G > 1) return directRaw(gy, w, bias, d, mode);
   }
   return addBias(inputGradGemm(gy, w, g), bias, g.Cin, 'convTranspose2d');
 }
@@ -220,37 +273,39 @@ function inputGradGemm(gy: Tensor, w: Tensor, g: Geometry): Tensor {
 
 /** sum_n dY[n] x im2col(X[n])^T -> [Cout, Cin/G, kh, kw]; no autograd. */
 function weightGradRaw(x: Tensor, gy: Tensor, g: Geometry): Tensor {
-  const mode = process.env.CONV_WGRAD;
-  if (mode !== 'gemm' && (mode === 'direct' || (usesDirect(g) && g.kw <= 8))) return weightGradDirect(x, gy, g);
+  if (usesDirect(g) && (g.kw <= 8 || (g.Cin === g.G && g.Cout === g.G && g.kh * g.kw <= 25))) return weightGradDirect(x, gy, g);
   return weightGradGemm(x, gy, g);
 }
 
-/** kernels/conv2d_wgrad.wgsl: per-image (and row-split) parts, summed. */
+/** kernels/conv2d_wgrad.wgsl: the pixel sum in parts of consecutive (image, row) pairs when the weight alone gives few workgroups; parts summed. */
 function weightGradDirect(x: Tensor, gy: Tensor, g: Geometry): Tensor {
   const e = engine();
   const CI = g.Cin / g.G;
   const CO = g.Cout / g.G;
-  const NG = g.N * g.G;
-  const wgX = Math.ceil((CI * g.kh) / 8);
-  const wgY = Math.ceil(CO / 16);
-  // Split output rows when there are few workgroups, so both lavapipe threads (and a GPU's cores) have work.
-  const splits = Math.min(g.Ho, Math.max(1, Math.ceil(256 / (wgX * wgY * NG))));
-  const rows = Math.ceil(g.Ho / splits);
-  const parts = Math.ceil(g.Ho / rows);
+  const depthwise = CI === 1 && CO === 1 && g.kh * g.kw <= 25;
+  // Workgroups over the weight: depthwise 8 channels each, else 16 output channels x 8 (ci, kernel row) pairs.
+  const wgX = depthwise ? Math.ceil(g.G / 8) : Math.ceil((CI * g.kh) / 8);
+  const wgY = depthwise ? 1 : Math.ceil(CO / 16);
+  const groups = depthwise ? 1 : g.G;
+  const NR = g.N * g.Ho;
+  // Enough workgroups for every core (a few hundred on lavapipe's 8-lane workgroups), few parts to sum.
+  const want = Math.min(NR, Math.max(1, Math.ceil(WGRAD_WORKGROUPS / (wgX * wgY * groups))));
+  const rows = Math.ceil(NR / want);
+  const parts = Math.ceil(NR / rows);
   const wshape = [g.Cout, CI, g.kh, g.kw];
-  const part = Tensor.empty([parts * g.N, g.Cout * CI * g.kh * g.kw]);
+  const part = Tensor.empty([parts, g.Cout * CI * g.kh * g.kw]);
   const max = e.limits.maxComputeWorkgroupsPerDimension;
   if (wgX > max || wgY > max) throw new Error(`conv2d: weight [${wshape.join(', ')}] is too large for the weight-gradient grid`);
   const constants = { KH: g.kh, KW: g.kw, SH: g.sh, SW: g.sw, DH: g.dh, DW: g.dw, VEC4: g.Wo % 4 === 0 ? 1 : 0 };
-  const total = parts * NG;
+  const total = parts * groups;
   for (let z0 = 0; z0 < total; z0 += max) {
-    const u = new Uniforms().u32(CI).u32(g.H).u32(g.W).u32(CO).u32(g.Ho).u32(g.Wo).u32(g.ph).u32(g.pw).u32(g.G).u32(NG).u32(rows).u32(z0);
-    e.dispatch(wgradKernel, [wgX, wgY, Math.min(max, total - z0)], [x.buffer, gy.buffer, part.buffer], u, constants);
+    const u = new Uniforms().u32(CI).u32(g.H).u32(g.W).u32(CO).u32(g.Ho).u32(g.Wo).u32(g.ph).u32(g.pw).u32(g.G).u32(NR).u32(rows).u32(z0);
+    e.dispatch(depthwise ? wgradDepthwiseKernel : wgradKernel, [wgX, wgY, Math.min(max, total - z0)], [x.buffer, gy.buffer, part.buffer], u, constants);
   }
-  if (parts * g.N === 1) return Tensor.reshapeOwned(part, wshape);
-  const total1 = sum(part, 0);
+  if (parts === 1) return Tensor.reshapeOwned(part, wshape);
+  const summed = sum(part, 0);
   part.dispose();
-  return Tensor.reshapeOwned(total1, wshape);
+  return Tensor.reshapeOwned(summed, wshape);
 }
 
 function weightGradGemm(x: Tensor, gy: Tensor, g: Geometry): Tensor {

@@ -4,10 +4,16 @@ import { info } from './info.ts';
 import { config } from './config.ts';
 import { createDatasetCommand } from './create-dataset.ts';
 import { data } from './data.ts';
+import { trainCommand } from './train.ts';
+import { evaluateCommand } from './evaluate.ts';
+import { predictCommand } from './predict.ts';
 
 export const commands: Record<string, Command> = {
   info,
   'create-dataset': createDatasetCommand,
   config,
   data,
+  train: trainCommand,
+  evaluate: evaluateCommand,
+  predict: predictCommand,
 };

@@ -1,0 +1,139 @@
+// `dlc-gpu evaluate`: DeepLabCut's evaluate_network for one shuffle and snapshot: predictions on the
+// train and test images with the inference transforms, RMSE / RMSE(pcutoff) / mAP / mAR for each split
+// (rounded to 2 decimals), written to evaluation-results-pytorch/iteration-<i>/<shuffle folder>/ as
+// <scorer>-results.csv and <scorer>.csv (predictions per labelled image), and the cumulative
+// ../CombinedEvaluation-results.csv.
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { openProjectData } from '../../data/index.ts';
+import { AugmentationPipeline } from '../../data/index.ts';
+import { init } from '../../index.ts';
+import { writeFileAtomic } from '../../project/index.ts';
+import { computeMetrics } from '../../runner/metrics/index.ts';
+import type { ImagePrediction } from '../../runner/inference.ts';
+import { dlcNetName, predictionsCsv, snapshotUid } from '../../runner/predictions-csv.ts';
+import { listSnapshots } from '../../runner/snapshots.ts';
+import { CliError } from '../cli-error.ts';
+import type { Command } from '../command.ts';
+import { intFlag, parseArgs, poseConfigPath, userError } from './train.ts';
+
+const usage = `Usage: dlc-gpu evaluate <project>/config.yaml [options]
+       dlc-gpu evaluate <model folder>/train/pytorch_config.yaml [options]
+  --shuffle N          shuffle number (default 1)
+  --snapshot S         best | last | PATH to a .pt (default: the best snapshot if there is one, else the last,
+                       as DeepLabCut's snapshotindex -1)
+  --pcutoff P          likelihood cutoff for "rmse_pcutoff" (default: config.yaml's pcutoff)
+  --device D           auto | cpu | cuda | mps | gpu
+  --max-images N       evaluate at most N images per split (quick checks)
+Writes evaluation-results-pytorch/iteration-<i>/<Task><date>-trainset<pct>shuffle<n>/<scorer>-results.csv,
+<scorer>.csv (predictions for every labelled image) and updates CombinedEvaluation-results.csv beside it.
+"rmse" is DeepLabCut's: the mean Euclidean distance in pixels.`;
+
+const VALUE_FLAGS = ['--shuffle', '--snapshot', '--pcutoff', '--device', '--max-images'];
+
+const INDEX_COLUMNS = ['%Training dataset', 'Shuffle number', 'Training epochs', 'pcutoff'];
+const SCORE_COLUMNS = ['train rmse', 'train rmse_pcutoff', 'train mAP', 'train mAR', 'test rmse', 'test rmse_pcutoff', 'test mAP', 'test mAR'];
+
+/** The snapshot named by --snapshot (best, last, a path) or DeepLabCut's snapshotindex -1. */
+export function chooseSnapshot(trainDir: string, which: string | undefined): string {
+  if (which && which !== 'best' && which !== 'last') {
+    const p = resolve(which);
+    if (!existsSync(p)) throw new CliError(`${p}: snapshot does not exist`, 1);
+    return p;
+  }
+  const all = listSnapshots(trainDir);
+  if (!all.length) throw new CliError(`${trainDir}: no snapshots yet: train the model first ('dlc-gpu train')`, 1);
+  if (which === 'best') {
+    const best = all.filter((s) => s.best);
+    if (!best.length) throw new CliError(`${trainDir}: there is no snapshot-best-*.pt (no evaluation improved the key metric yet)`, 1);
+    return best[best.length - 1]!.path;
+  }
+  if (which === 'last') return [...all].sort((a, b) => a.epoch - b.epoch || Number(a.best) - Number(b.best)).pop()!.path;
+  return all[all.length - 1]!.path;
+}
+
+const round2 = (v: number) => (Number.isFinite(v) ? Math.round(v * 100) / 100 : v);
+const csvNum = (v: number) => (Number.isNaN(v) ? '' : String(v));
+
+function updateCombined(path: string, header: string[], row: string[]): void {
+  let lines: string[] = [];
+  if (existsSync(path)) {
+    lines = readFileSync(path, 'utf8').split(/\r?\n/).filter((l) => l);
+    if (lines[0] !== header.join(',')) lines = [];
+  }
+  if (!lines.length) lines = [header.join(',')];
+  const key = row.slice(0, 3).join(',');
+  lines = lines.filter((l, i) => i === 0 || l.split(',').slice(0, 3).join(',') !== key);
+  lines.push(row.join(','));
+  writeFileAtomic(path, `${lines.join('\n')}\n`);
+}
+
+export const evaluateCommand: Command = {
+  summary: 'Evaluate a trained snapshot on the train and test images (RMSE, mAP) as DeepLabCut does',
+  usage,
+  async run(args) {
+    const { positional, flags } = parseArgs(args, VALUE_FLAGS, usage);
+    if (positional.length !== 1) throw new CliError(`expected one config file\n\n${usage}`, 2);
+    const shuffle = intFlag(flags, '--shuffle', 0);
+    const maxImages = intFlag(flags, '--max-images', 1);
+    const pcText = flags.get('--pcutoff');
+    const pcArg = pcText === undefined ? undefined : Number(pcText);
+    if (pcArg !== undefined && !(pcArg >= 0 && pcArg <= 1)) throw new CliError(`--pcutoff must be between 0 and 1, got '${pcText}'`, 2);
+    const file = poseConfigPath(positional[0]!, shuffle);
+    try {
+      const data = openProjectData(file);
+      const cfg = data.config;
+      const trainDir = dirname(file);
+      const snapshot = chooseSnapshot(trainDir, flags.get('--snapshot'));
+      await init({ device: flags.get('--device') ?? cfg.device ?? 'auto' }).catch((e: Error) => {
+        throw new CliError(e.message, 1);
+      });
+      const { loadPoseModel, predictDataset } = await import('../../runner/inference.ts');
+      const { model, metadata } = loadPoseModel(cfg, snapshot);
+      const pcutoff = pcArg ?? data.project.pcutoff;
+      const pipeline = new AugmentationPipeline(cfg.data.inference);
+      const singleAnimal = cfg.metadata.individuals.length === 1 && !cfg.inference.eval.force_multi_animal;
+      const scores: Record<string, number> = {};
+      const predictions: ImagePrediction[] = [];
+      for (const [split, dataset] of [['train', data.train], ['test', data.test]] as const) {
+        process.stdout.write(`Predicting ${Math.min(dataset.length, maxImages ?? Infinity)} ${split} images with ${snapshot}\n`);
+        const r = dataset.length ? await predictDataset(model, dataset, pipeline, { batchSize: 1, limit: maxImages }) : { images: [], losses: {} };
+        predictions.push(...r.images);
+        const m = r.images.length
+          ? computeMetrics(new Map(r.images.map((i) => [i.image, i.gt])), new Map(r.images.map((i) => [i.image, i.pred])), { singleAnimal, pcutoff })
+          : { rmse: NaN, rmse_pcutoff: NaN, mAP: NaN, mAR: NaN, reasons: { rmse: `no ${split} images` } as Record<string, string> };
+        for (const k of ['rmse', 'rmse_pcutoff', 'mAP', 'mAR'] as const) scores[`${split} ${k}`] = round2(m[k]);
+        for (const [k, why] of Object.entries(m.reasons)) process.stdout.write(`  ${split} ${k}: ${why}\n`);
+      }
+      model.dispose();
+
+      const { project, layout } = data;
+      const shuffleNumber = Number(/shuffle(\d+)$/.exec(layout.name)?.[1] ?? shuffle ?? 1);
+      const pct = Number(/trainset(\d+)shuffle/.exec(layout.name)?.[1] ?? 0);
+      const scorer = `DLC_${dlcNetName(cfg.net_type ?? 'resnet_50')}_${project.task}${project.date}shuffle${shuffleNumber}_snapshot_${snapshotUid(snapshot, cfg.runner.snapshot_prefix ?? 'snapshot')}`;
+      const outDir = join(project.root, 'evaluation-results-pytorch', `iteration-${project.iteration}`, layout.name);
+      mkdirSync(outDir, { recursive: true });
+      const header = [...INDEX_COLUMNS, ...SCORE_COLUMNS];
+      const row = [String(pct), String(shuffleNumber), String(metadata.epoch), String(pcutoff), ...SCORE_COLUMNS.map((c) => csvNum(scores[c]!))];
+      writeFileAtomic(join(outDir, `${scorer}-results.csv`), `${header.join(',')}\n${row.join(',')}\n`);
+      updateCombined(join(dirname(outDir), 'CombinedEvaluation-results.csv'), header, row);
+      const order = new Map(data.labels.frames.map((f, i) => [i, f]));
+      predictions.sort((a, b) => a.imageId - b.imageId);
+      const csv = predictionsCsv(
+        scorer,
+        cfg.metadata.bodyparts,
+        cfg.metadata.individuals,
+        predictions.map((p) => ({ index: order.get(p.imageId)?.path ?? p.image.split('/'), poses: p.pred })),
+      );
+      writeFileAtomic(join(outDir, `${scorer}.csv`), csv);
+
+      const w = Math.max(...SCORE_COLUMNS.map((c) => c.length));
+      process.stdout.write(`\nEvaluation of ${layout.name}, epoch ${metadata.epoch} (pcutoff ${pcutoff}):\n`);
+      for (const c of SCORE_COLUMNS) process.stdout.write(`  ${c.padEnd(w)}  ${scores[c]}\n`);
+      process.stdout.write(`Results: ${join(outDir, `${scorer}-results.csv`)}\nPredictions: ${join(outDir, `${scorer}.csv`)}\n`);
+      return 0;
+    } catch (err) {
+      userError(err);
+    }
+  },
+};

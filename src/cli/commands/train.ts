@@ -1,0 +1,189 @@
+// `dlc-gpu train`: DeepLabCut's train_network for one shuffle, from a project config.yaml or a
+// shuffle's pytorch_config.yaml. Overrides (--epochs, --batch-size, --device, --set) are written back
+// to pytorch_config.yaml before training, as DeepLabCut does.
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse, parseDocument } from 'yaml';
+import { ConfigError, parseDotPath, parsePoseConfig, parseValue, setIn, usesFlushSequences } from '../../config/index.ts';
+import { openProjectData } from '../../data/index.ts';
+import { init } from '../../index.ts';
+import { ImageError } from '../../io/image.ts';
+import { StateDictError } from '../../nn/module.ts';
+import { LabelsError, readProject, shuffleLayout, writeFileAtomic } from '../../project/index.ts';
+import { SnapshotError } from '../../runner/checkpoint.ts';
+import type { PoseTrainingRunner } from '../../runner/train.ts';
+import { CliError } from '../cli-error.ts';
+import type { Command } from '../command.ts';
+
+const usage = `Usage: dlc-gpu train <project>/config.yaml [options]
+       dlc-gpu train <model folder>/train/pytorch_config.yaml [options]
+  --shuffle N            shuffle number, with a project config.yaml (default 1)
+  --epochs E             epochs to train (train_settings.epochs); when resuming, epochs *after* the snapshot's
+  --batch-size B         train_settings.batch_size
+  --device D             auto | cpu | cuda | mps | gpu (the config's device key)
+  --snapshot PATH        resume from this snapshot (.pt) or train/ folder (its latest snapshot);
+                         default: the config's resume_training_from
+  --set key.path=value   set any pytorch_config.yaml key (repeatable), e.g. --set runner.optimizer.params.lr=1e-4
+  --steps-per-epoch N    stop each epoch after N steps (quick runs, tests)
+  --eval-images N        evaluate on at most N test images (quick runs, tests)
+Writes snapshot-NNN.pt / snapshot-best-NNN.pt, learning_stats.csv and train.txt in the model's train/ folder.
+Ctrl-C (SIGINT) or SIGTERM finishes the current step, writes a snapshot and exits with 130.
+Exit codes: 0 done, 1 failure (bad config, data or a non-finite loss), 2 bad usage, 130 interrupted.`;
+
+const VALUE_FLAGS = ['--shuffle', '--epochs', '--batch-size', '--device', '--snapshot', '--set', '--steps-per-epoch', '--eval-images'];
+
+export interface ParsedArgs {
+  positional: string[];
+  flags: Map<string, string>;
+  sets: string[];
+}
+
+export function parseArgs(args: string[], valueFlags: readonly string[], usageText: string, boolFlags: readonly string[] = []): ParsedArgs {
+  const flags = new Map<string, string>();
+  const positional: string[] = [];
+  const sets: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const eq = arg.indexOf('=');
+    const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
+    if (boolFlags.includes(name)) flags.set(name, 'true');
+    else if (valueFlags.includes(name)) {
+      const value = arg.startsWith('--') && eq > 0 ? arg.slice(eq + 1) : args[++i];
+      if (value === undefined) throw new CliError(`${name} needs a value\n\n${usageText}`, 2);
+      if (name === '--set') sets.push(value);
+      else flags.set(name, value);
+    } else if (arg.startsWith('--')) throw new CliError(`unknown option ${arg}\n\n${usageText}`, 2);
+    else positional.push(arg);
+  }
+  return { positional, flags, sets };
+}
+
+export function intFlag(flags: Map<string, string>, name: string, min: number): number | undefined {
+  const text = flags.get(name);
+  if (text === undefined) return undefined;
+  const v = Number(text);
+  if (!Number.isInteger(v) || v < min) throw new CliError(`${name} must be an integer >= ${min}, got '${text}'`, 2);
+  return v;
+}
+
+export function isProjectConfig(path: string): boolean {
+  try {
+    const doc = parse(readFileSync(path, 'utf8')) as Record<string, unknown> | null;
+    return !!doc && typeof doc === 'object' && 'Task' in doc && 'scorer' in doc;
+  } catch (e) {
+    throw new CliError(`${path}: ${(e as Error).message.split('\n')[0]}`, 1);
+  }
+}
+
+/** The pytorch_config.yaml of a project's shuffle, or the given one. */
+export function poseConfigPath(input: string, shuffle: number | undefined): string {
+  const path = resolve(input);
+  if (!existsSync(path)) throw new CliError(`${path}: file does not exist`, 1);
+  if (!isProjectConfig(path)) {
+    if (shuffle !== undefined) throw new CliError('--shuffle applies to a project config.yaml, not to a pytorch_config.yaml', 2);
+    return path;
+  }
+  let project;
+  try {
+    project = readProject(path);
+  } catch (e) {
+    throw new CliError((e as Error).message, 1);
+  }
+  const layout = shuffleLayout(project, project.trainingFractions[0]!, shuffle ?? 1);
+  if (!existsSync(layout.poseConfig)) {
+    throw new CliError(`${layout.poseConfig} does not exist: run 'dlc-gpu create-dataset ${input}${shuffle ? ` --shuffle ${shuffle}` : ''}' first`, 1);
+  }
+  return layout.poseConfig;
+}
+
+/** Applies key.path=value edits to a pytorch_config.yaml (validated first; nothing written when invalid). */
+function applyOverrides(file: string, assignments: [string, unknown][]): void {
+  if (!assignments.length) return;
+  const text = readFileSync(file, 'utf8');
+  const doc = parseDocument(text, { version: '1.2' });
+  if (doc.errors.length > 0) throw new CliError(`${file}: malformed YAML: ${doc.errors[0]!.message.split('\n')[0]}`);
+  for (const [key, value] of assignments) {
+    try {
+      setIn(doc, parseDotPath(key), value);
+    } catch (err) {
+      throw new CliError(`${file}: ${key}: ${(err as Error).message}`, 2);
+    }
+  }
+  const edited = doc.toString({ indentSeq: !usesFlushSequences(text), lineWidth: 0 });
+  try {
+    parsePoseConfig(edited, file);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliError(`the overrides would make the config invalid (not written):\n${err.message}`, 1);
+    throw err;
+  }
+  writeFileAtomic(file, edited);
+}
+
+/** Turns library errors about the user's files into CLI errors (exit 1, no stack). */
+export function userError(err: unknown): never {
+  if (err instanceof CliError) throw err;
+  if (err instanceof ConfigError || err instanceof LabelsError || err instanceof ImageError || err instanceof SnapshotError || err instanceof StateDictError) {
+    throw new CliError(err.message, 1);
+  }
+  throw err;
+}
+
+export const trainCommand: Command = {
+  summary: 'Train a pose model for one shuffle (writes snapshots and learning_stats.csv)',
+  usage,
+  async run(args) {
+    const { positional, flags, sets } = parseArgs(args, VALUE_FLAGS, usage);
+    if (positional.length !== 1) throw new CliError(`expected one config file (project config.yaml or pytorch_config.yaml)\n\n${usage}`, 2);
+    const shuffle = intFlag(flags, '--shuffle', 0);
+    const epochs = intFlag(flags, '--epochs', 1);
+    const batchSize = intFlag(flags, '--batch-size', 1);
+    const stepsPerEpoch = intFlag(flags, '--steps-per-epoch', 1);
+    const evalImages = intFlag(flags, '--eval-images', 1);
+    const overrides: [string, unknown][] = [];
+    if (epochs !== undefined) overrides.push(['train_settings.epochs', epochs]);
+    if (batchSize !== undefined) overrides.push(['train_settings.batch_size', batchSize]);
+    if (flags.has('--device')) overrides.push(['device', flags.get('--device')!]);
+    for (const s of sets) {
+      const eq = s.indexOf('=');
+      if (eq <= 0) throw new CliError(`--set '${s}' is not key.path=value`, 2);
+      overrides.push([s.slice(0, eq), parseValue(s.slice(eq + 1))]);
+    }
+    const file = poseConfigPath(positional[0]!, shuffle);
+    let runner: PoseTrainingRunner;
+    try {
+      applyOverrides(file, overrides);
+      const data = openProjectData(file);
+      if (data.train.length === 0) throw new CliError(`${data.layout.splitFile}: the train split has no images`, 1);
+      await init({ device: data.config.device ?? 'auto' }).catch((e: Error) => {
+        throw new CliError(e.message, 1);
+      });
+      const snapshot = flags.get('--snapshot');
+      // Loaded on demand: the model code is only needed by the commands that run a model.
+      const { PoseTrainingRunner } = await import('../../runner/train.ts');
+      runner = new PoseTrainingRunner({
+        config: data.config,
+        trainDir: resolve(file, '..'),
+        train: data.train,
+        test: data.test,
+        pcutoff: data.project.pcutoff,
+        snapshot: snapshot === undefined ? undefined : resolve(snapshot),
+        maxStepsPerEpoch: stepsPerEpoch,
+        maxEvalImages: evalImages,
+      });
+    } catch (err) {
+      userError(err);
+    }
+    let result;
+    try {
+      result = await runner.fit();
+    } catch (err) {
+      userError(err);
+    }
+    if (result.status === 'interrupted') return 130;
+    if (result.status === 'diverged') {
+      process.stderr.write(`dlc-gpu train: ${result.message}\n`);
+      return 1;
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,49 @@
+// Prediction tables in DeepLabCut's CSV layout (what pandas writes for its MultiIndex DataFrames):
+// header rows scorer / [individuals] / bodyparts / coords (x, y, likelihood), one row per image, with the
+// image's index columns first (labeled-data, <video>, <image> for project images, or one path column);
+// and the scorer-name parts DeepLabCut builds them from.
+
+/** DeepLabCut's network name in scorer names: resnet_50 -> Resnet50, hrnet_w32 -> HrnetW32. */
+export function dlcNetName(netType: string): string {
+  return netType.split('_').map((p) => (p ? p[0]!.toUpperCase() + p.slice(1) : p)).join('');
+}
+
+/** The snapshot's uid in scorer names: `snapshot-best-015.pt` -> `best-015`. */
+export function snapshotUid(file: string, prefix = 'snapshot'): string {
+  const name = file.split(/[\\/]/).pop()!.replace(/\.pt$/, '');
+  return name.startsWith(`${prefix}-`) ? name.slice(prefix.length + 1) : name;
+}
+
+export interface PredictionRow {
+  /** Index cells: e.g. ['labeled-data', 'm4s1', 'img0001.png'], or [path]. */
+  index: string[];
+  /** [individuals][K] (x, y, likelihood); NaN cells are written empty. */
+  poses: number[][][];
+}
+
+const cell = (v: number) => (Number.isFinite(v) ? String(v) : '');
+const quote = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+
+export function predictionsCsv(scorer: string, bodyparts: readonly string[], individuals: readonly string[] | null, rows: readonly PredictionRow[]): string {
+  const width = Math.max(1, ...rows.map((r) => r.index.length));
+  const pad = (name: string) => [name, ...Array(width - 1).fill('')];
+  const ids = individuals ?? [null];
+  const cols: { ind: string | null; bp: string; c: string }[] = [];
+  for (const ind of ids) for (const bp of bodyparts) for (const c of ['x', 'y', 'likelihood']) cols.push({ ind, bp, c });
+  const lines: string[][] = [[...pad('scorer'), ...cols.map(() => scorer)]];
+  if (individuals) lines.push([...pad('individuals'), ...cols.map((c) => c.ind!)]);
+  lines.push([...pad('bodyparts'), ...cols.map((c) => c.bp)]);
+  lines.push([...pad('coords'), ...cols.map((c) => c.c)]);
+  for (const r of rows) {
+    const values: string[] = [];
+    ids.forEach((_, i) => {
+      const pose = r.poses[i];
+      bodyparts.forEach((_, k) => {
+        const kp = pose?.[k];
+        values.push(kp ? cell(kp[0]!) : '', kp ? cell(kp[1]!) : '', kp ? cell(kp[2]!) : '');
+      });
+    });
+    lines.push([...r.index, ...Array(width - r.index.length).fill(''), ...values]);
+  }
+  return lines.map((l) => l.map(quote).join(',')).join('\n') + '\n';
+}

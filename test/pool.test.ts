@@ -1,50 +1,10 @@
 // maxPool2d / avgPool2d / adaptiveAvgPool2d against PyTorch 1.13 (fixtures from
 // scripts/fixtures/make_layer_fixtures.py): forward and input gradients; finite differences on tiny shapes.
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as dg from '../src/index.ts';
-import type { Tensor } from '../src/index.ts';
-import { expectClose } from './helpers/compare.ts';
 import { gradcheck, randomInput } from './helpers/gradcheck.ts';
 import { useGpu } from './helpers/gpu.ts';
-
-interface Case {
-  name: string;
-  op: string;
-  args: Record<string, any>;
-  tol: number;
-  inputs: { shape: number[]; data: number[] }[];
-  out: { shape: number[]; data: number[] };
-  upstream?: number[];
-  grads?: (number[] | null)[];
-}
-
-/** One test per fixture case: forward, then gradients of the inputs the case marks. */
-function fixtureSuite(file: string, run: (c: Case, t: Tensor[]) => Tensor): void {
-  const { cases } = JSON.parse(readFileSync(new URL(`./fixtures/${file}.json`, import.meta.url), 'utf8')) as { cases: Case[] };
-  for (const c of cases) {
-    it(c.name, async () => {
-      await dg.scope(async () => {
-        const inputs = c.inputs.map((i, k) => {
-          const t = dg.tensor(Float32Array.from(i.data), i.shape);
-          t.requiresGrad = !!c.grads?.[k];
-          return t;
-        });
-        const out = run(c, inputs);
-        expect(out.shape).toEqual(c.out.shape);
-        expectClose(await out.toArray(), c.out.data, c.tol, 'forward');
-        out.backward(dg.tensor(Float32Array.from(c.upstream!), c.out.shape));
-        for (let k = 0; k < inputs.length; k++) {
-          const want = c.grads![k];
-          if (!want) continue;
-          const g = inputs[k]!.grad;
-          expect(g, `gradient of input ${k}`).not.toBeNull();
-          expectClose(await g!.toArray(), want, c.tol, `gradient of input ${k}`);
-        }
-      });
-    });
-  }
-}
+import { fixtureSuite } from './helpers/fixture-suite.ts';
 
 describe('pooling matches PyTorch 1.13', () => {
   useGpu();

@@ -4,21 +4,11 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as dg from '../src/index.ts';
 import type { Tensor } from '../src/index.ts';
-import { expectClose } from './helpers/compare.ts';
 import { useGpu } from './helpers/gpu.ts';
+import { fixtureSuite, type FixtureCase } from './helpers/fixture-suite.ts';
 
-interface Case {
-  name: string;
-  op: string;
-  args: Record<string, any>;
-  tol: number;
-  inputs: { shape: number[]; data: number[] }[];
-  out: { shape: number[]; data: number[] };
-  upstream?: number[];
-  grads?: (number[] | null)[];
-}
 
-const fixtures = JSON.parse(readFileSync(new URL('./fixtures/ops.json', import.meta.url), 'utf8')) as { cases: Case[] };
+const fixtures = JSON.parse(readFileSync(new URL('./fixtures/ops.json', import.meta.url), 'utf8')) as { cases: FixtureCase[] };
 
 type Run = (t: Tensor[], a: Record<string, any>) => Tensor;
 const ax = (a: Record<string, any>) => (a.axis === null ? undefined : a.axis);
@@ -53,7 +43,7 @@ const ops: Record<string, Run> = {
   logSoftmax: ([x], a) => dg.logSoftmax(x!, a.axis),
 };
 
-function run(c: Case, t: Tensor[]): Tensor {
+function run(c: FixtureCase, t: Tensor[]): Tensor {
   const custom = ops[c.op];
   if (custom) return custom(t, c.args);
   const fn = (dg as unknown as Record<string, (...x: Tensor[]) => Tensor>)[c.op];
@@ -66,29 +56,5 @@ describe('ops match PyTorch 1.13 (forward and gradient)', () => {
   it('has fixtures for every op family', () => {
     expect(fixtures.cases.length).toBeGreaterThan(100);
   });
-  for (const c of fixtures.cases) {
-    it(c.name, async () => {
-      await dg.scope(async () => {
-        const inputs = c.inputs.map((i, k) => {
-          const t = dg.tensor(Float32Array.from(i.data), i.shape);
-          // `where`'s condition takes no gradient.
-          t.requiresGrad = !!c.grads && c.grads[k] !== null && c.grads[k] !== undefined;
-          return t;
-        });
-        const out = run(c, inputs);
-        expect(out.shape).toEqual(c.out.shape);
-        expectClose(await out.toArray(), c.out.data, c.tol, 'forward');
-        if (!c.upstream || !c.grads) return;
-        out.backward(dg.tensor(Float32Array.from(c.upstream), c.out.shape));
-        for (let k = 0; k < inputs.length; k++) {
-          const want = c.grads[k];
-          if (!want) continue;
-          const g = inputs[k]!.grad;
-          expect(g, `gradient of input ${k}`).not.toBeNull();
-          expect(g!.shape).toEqual(inputs[k]!.shape);
-          expectClose(await g!.toArray(), want, c.tol, `gradient of input ${k}`);
-        }
-      });
-    });
-  }
+  fixtureSuite('ops', run);
 });

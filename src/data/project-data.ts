@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { loadPoseConfig, makePoseConfig, parsePoseConfig, stringifyPoseConfig, type PoseConfig } from '../config/index.ts';
-import { makeSplit, readDlcSplit, readLabeledData, readProject, shuffleLayout, trainingPercent, type LabeledData, type Project, type ShuffleLayout, type Split } from '../project/index.ts';
+import { makeSplit, poseMetadata, readDlcSplit, readLabeledData, readProject, shuffleLayout, trainingPercent, type LabeledData, type Project, type ShuffleLayout, type Split } from '../project/index.ts';
 import { PoseDataset, type DatasetMode } from './dataset.ts';
 
 export type SplitSource = 'dlc-gpu' | 'deeplabcut' | 'default';
@@ -92,14 +92,8 @@ export function openProjectData(configPath: string, options: OpenOptions = {}): 
         makePoseConfig({
           netType: project.defaultNetType && !project.multiAnimal ? project.defaultNetType : project.multiAnimal ? 'top_down_resnet_50' : 'resnet_50',
           multiAnimal: project.multiAnimal,
-          metadata: {
-            project_path: project.root,
-            pose_config_path: layout.poseConfig,
-            bodyparts: project.bodyparts,
-            unique_bodyparts: project.uniqueBodyparts,
-            individuals: project.individuals,
-            with_identity: null,
-          },
+          // Without identity heads: dlc-gpu has no identity model to train.
+          metadata: { ...poseMetadata(project, layout), with_identity: null },
         }),
       );
       config = parsePoseConfig(text, layout.poseConfig).config;

@@ -12,6 +12,18 @@ import { shuffleLayout, type ShuffleLayout } from './layout.ts';
 import type { Project } from './project-config.ts';
 import { makeSplit, type Split } from './split.ts';
 
+/** The `metadata` block of a shuffle's pytorch_config.yaml, from the project. */
+export function poseMetadata(project: Project, layout: ShuffleLayout) {
+  return {
+    project_path: project.root,
+    pose_config_path: layout.poseConfig,
+    bodyparts: project.bodyparts,
+    unique_bodyparts: project.uniqueBodyparts,
+    individuals: project.individuals,
+    with_identity: project.multiAnimal ? project.withIdentity : null,
+  };
+}
+
 export interface CreateDatasetOptions {
   shuffle: number;
   netType: string;
@@ -101,14 +113,7 @@ export function createDataset(project: Project, options: CreateDatasetOptions): 
     netType: options.netType,
     detector: options.detector,
     multiAnimal: project.multiAnimal,
-    metadata: {
-      project_path: project.root,
-      pose_config_path: layout.poseConfig,
-      bodyparts: project.bodyparts,
-      unique_bodyparts: project.uniqueBodyparts,
-      individuals: project.individuals,
-      with_identity: project.multiAnimal ? project.withIdentity : null,
-    },
+    metadata: poseMetadata(project, layout),
   });
   const configText = stringifyPoseConfig(config);
   parsePoseConfig(configText, layout.poseConfig);

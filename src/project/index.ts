@@ -6,5 +6,5 @@ export { labelsCsv } from './labels-writer.ts';
 export { makeSplit, type Split } from './split.ts';
 export { readDlcSplit } from './dlc-split.ts';
 export { shuffleLayout, trainingPercent, type ShuffleLayout } from './layout.ts';
-export { createDataset, type CreateDatasetOptions, type CreatedDataset } from './dataset.ts';
+export { createDataset, poseMetadata, type CreateDatasetOptions, type CreatedDataset } from './dataset.ts';
 export { writeFileAtomic } from './atomic-write.ts';

@@ -1,27 +1,19 @@
 // Runs the real binary (node bin/dlc-gpu.js) against temp copies of the openfield project.
-import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { HAS_OPENFIELD, OPENFIELD, REPO_ROOT } from '../project/openfield.ts';
+import { copyOpenfield, HAS_OPENFIELD, REPO_ROOT, runCli } from '../project/openfield.ts';
 
 const temps: string[] = [];
 afterAll(() => temps.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-function cli(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/dlc-gpu.js'), ...args], { encoding: 'utf8', cwd: REPO_ROOT });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = runCli;
 
-/** A writable copy of the project (the shared one is read-only); videos are not needed. */
 function copyProject(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'dlc-gpu-cli-'));
+  const dir = copyOpenfield('dlc-gpu-cli-');
   temps.push(dir);
-  cpSync(OPENFIELD, dir, { recursive: true, filter: (src) => !src.includes('/videos') });
-  for (const p of [dir, join(dir, 'labeled-data'), join(dir, 'labeled-data', 'm4s1')]) chmodSync(p, 0o755);
-  for (const f of ['config.yaml', 'labeled-data/m4s1/CollectedData_Pranav.csv']) chmodSync(join(dir, f), 0o644);
   return dir;
 }
 

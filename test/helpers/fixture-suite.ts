@@ -41,6 +41,7 @@ export function fixtureSuite(file: string, run: (c: FixtureCase, t: Tensor[]) =>
           if (!want) continue;
           const g = inputs[k]!.grad;
           expect(g, `gradient of input ${k}`).not.toBeNull();
+          expect(g!.shape).toEqual(inputs[k]!.shape);
           expectClose(await g!.toArray(), want, c.tol, `gradient of input ${k}`);
         }
       });

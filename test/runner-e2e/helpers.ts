@@ -1,10 +1,9 @@
 // Shared by the runner end-to-end tests: writable copies of the openfield project, the real CLI, and
 // the tiny model (ResNet-18 backbone, 64x64 crops) that keeps lavapipe runs short.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO_ROOT, OPENFIELD } from '../project/openfield.ts';
+import { copyOpenfield, REPO_ROOT, runCli } from '../project/openfield.ts';
 
 export const SHUFFLE_DIR = 'dlc-models-pytorch/iteration-0/openfieldOct30-trainset95shuffle1';
 export const POSE_CONFIG = `${SHUFFLE_DIR}/train/pytorch_config.yaml`;
@@ -14,20 +13,14 @@ export function cleanup(): void {
   for (const d of temps.splice(0)) rmSync(d, { recursive: true, force: true });
 }
 
-/** A writable copy of the project (the shared one is read-only), without videos. */
+/** A writable copy of the project (the shared one is read-only), removed by cleanup(). */
 export function copyProject(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'dlc-gpu-runner-'));
+  const dir = copyOpenfield('dlc-gpu-runner-');
   temps.push(dir);
-  cpSync(OPENFIELD, dir, { recursive: true, filter: (src) => !src.includes('/videos') });
-  for (const p of [dir, join(dir, 'labeled-data'), join(dir, 'labeled-data', 'm4s1')]) chmodSync(p, 0o755);
-  for (const f of ['config.yaml', 'labeled-data/m4s1/CollectedData_Pranav.csv']) chmodSync(join(dir, f), 0o644);
   return dir;
 }
 
-export function cli(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/dlc-gpu.js'), ...args], { encoding: 'utf8', cwd: REPO_ROOT });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+export const cli = runCli;
 
 export function cliAsync(...args: string[]): ChildProcess {
   return spawn(process.execPath, [join(REPO_ROOT, 'bin/dlc-gpu.js'), ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });

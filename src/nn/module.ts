@@ -123,6 +123,10 @@ export abstract class Module {
     return this.slots().map(([k]) => k);
   }
 
+  stateDictShapes(): [string, readonly number[]][] {
+    return this.slots().map(([k, t]) => [k, t.shape]);
+  }
+
   /** Reads every parameter and persistent buffer back to the host, keyed as PyTorch names them. */
   async stateDict(): Promise<StateDict> {
     const out: StateDict = new Map();

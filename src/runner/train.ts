@@ -5,10 +5,11 @@
 // Each step runs inside tidy(); losses stay on the GPU and are read back only at display points and
 // at the end of an epoch. SIGINT/SIGTERM finish the current step and write a snapshot; a non-finite
 // loss stops the run (naming epoch, step and loss terms) without writing one.
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { PoseConfig } from '../config/index.ts';
 import { AugmentationPipeline, PoseLoader, type Batch, type PoseDataset } from '../data/index.ts';
 import { engine } from '../gpu/current.ts';
+import { loadPretrained, PretrainedError, pretrainedHowTo } from '../models/backbones/pretrained.ts';
 import { PoseModel } from '../models/pose-model.ts';
 import { manualSeed } from '../ops/creation.ts';
 import { concat, reshape } from '../ops/shape.ts';
@@ -145,12 +146,25 @@ export class PoseTrainingRunner {
     if (resumePath) {
       start = this.resume(resumePath);
       this.resumedFrom = resumePath;
-    }
+    } else this.initBackbone();
     this.startEpoch = start;
     this.endEpoch = start + (options.epochs ?? cfg.train_settings.epochs);
     if (cfg.logger?.type === 'WandbLogger') this.log.info('logger: WandbLogger is not available in dlc-gpu; logging to learning_stats.csv only');
     this.stats = new LearningStatsLogger(join(options.trainDir, 'learning_stats.csv'));
     this.stats.load(start);
+  }
+
+  /** `model.backbone.pretrained`: DeepLabCut loads ImageNet weights here; we load the file the user supplies. */
+  private initBackbone(): void {
+    const backbone = this.config.model.backbone as { pretrained?: boolean | string; model_name?: string };
+    const name = backbone.model_name ?? 'the backbone';
+    if (typeof backbone.pretrained === 'string') {
+      const path = resolve(backbone.pretrained);
+      const r = loadPretrained(this.model.backbone.model, path);
+      const ignored = r.ignored.length ? `; ignored ${r.ignored.length} keys the backbone does not use (${r.ignored.slice(0, 4).join(', ')}${r.ignored.length > 4 ? ', ...' : ''})` : '';
+      this.log.info(`Backbone weights: ${r.loaded} tensors from ${path}${ignored}`);
+    } else if (backbone.pretrained === true) throw new PretrainedError(`model.backbone.pretrained is true. ${pretrainedHowTo(name)}`);
+    else this.log.info(`Backbone ${name} starts from random initialisation (DeepLabCut would start from ImageNet weights; supply them with model.backbone.pretrained: <path>)`);
   }
 
   /** Loads model, optimizer (when saved) and scheduler state; returns the snapshot's epoch. */

@@ -8,6 +8,7 @@ import { ConfigError, parseDotPath, parsePoseConfig, parseValue, setIn, usesFlus
 import { openProjectData } from '../../data/index.ts';
 import { init } from '../../index.ts';
 import { ImageError } from '../../io/image.ts';
+import { PretrainedError } from '../../models/backbones/pretrained.ts';
 import { StateDictError } from '../../nn/module.ts';
 import { LabelsError, readProject, shuffleLayout, writeFileAtomic } from '../../project/index.ts';
 import { SnapshotError } from '../../runner/checkpoint.ts';
@@ -122,7 +123,7 @@ function applyOverrides(file: string, assignments: [string, unknown][]): void {
 /** Turns library errors about the user's files into CLI errors (exit 1, no stack). */
 export function userError(err: unknown): never {
   if (err instanceof CliError) throw err;
-  if (err instanceof ConfigError || err instanceof LabelsError || err instanceof ImageError || err instanceof SnapshotError || err instanceof StateDictError) {
+  if (err instanceof ConfigError || err instanceof LabelsError || err instanceof ImageError || err instanceof SnapshotError || err instanceof StateDictError || err instanceof PretrainedError) {
     throw new CliError(err.message, 1);
   }
   throw err;

@@ -6,7 +6,8 @@ import { positiveInt } from './common.ts';
 const backbone = v.looseObject({
   type: v.picklist(['ResNet', 'HRNet', 'DLCRNet', 'HRNetCoAM', 'CSPNeXt', 'CondPreNet']),
   model_name: v.optional(v.string()),
-  pretrained: v.optional(v.boolean()),
+  /** A weights file (dlc-gpu downloads nothing); true is refused at training time with how to supply one. */
+  pretrained: v.optional(v.union([v.boolean(), v.pipe(v.string(), v.minLength(1))], 'expected a path to a weights file, or false')),
   output_stride: v.optional(v.picklist([8, 16, 32])),
   freeze_bn_stats: v.optional(v.boolean()),
   freeze_bn_weights: v.optional(v.boolean()),

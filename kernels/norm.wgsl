@@ -240,3 +240,110 @@ fn dx(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<
   let xhat = (DX[i] - DStats[2u * s]) * inv;
   DOut[i] = inv * (DG[i] * DW[c] - (DCoef[2u * s] + xhat * DCoef[2u * s + 1u]));
 }
+
+// ---- row kernels: the [N, C, S] view as N*C rows of S elements, one row per workgroup row (wid.y, wid.z),
+// so the row's statistics (row / statDiv) % statG, channel row % C and affine terms are uniform: no integer
+// division per element (lavapipe runs vector integer division lane by lane). Used when S is long enough ----
+const RW: u32 = 64u;
+
+fn rowOf(wid: vec3<u32>, nwg: vec3<u32>) -> u32 { return wid.z * nwg.y + wid.y; }
+fn statOf(r: u32) -> u32 { return (r / P.statDiv) % P.statG; }
+
+// y = x * a + b with a = invstd * W[c], b = B[c] - mean * a.
+@group(0) @binding(1) var<storage, read> NX4: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> NY4: array<vec4<f32>>;
+
+@compute @workgroup_size(RW)
+fn normalize_rows4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let r = rowOf(wid, nwg);
+  let l = wid.x * RW + lid;
+  let S4 = P.S / 4u;
+  if (r >= P.groups || l >= S4) { return; }
+  let s = statOf(r);
+  let c = r % P.C;
+  let a = NStats[2u * s + 1u] * NW[c];
+  let b = NB[c] - NStats[2u * s] * a;
+  let i = r * S4 + l;
+  NY4[i] = NX4[i] * a + b;
+}
+
+@compute @workgroup_size(RW)
+fn normalize_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let r = rowOf(wid, nwg);
+  let l = wid.x * RW + lid;
+  if (r >= P.groups || l >= P.S) { return; }
+  let s = statOf(r);
+  let c = r % P.C;
+  let a = NStats[2u * s + 1u] * NW[c];
+  let b = NB[c] - NStats[2u * s] * a;
+  let i = r * P.S + l;
+  NY[i] = NX[i] * a + b;
+}
+
+// dX = invstd * (dy * W[c] - (Coef0 + xhat * Coef1)) = dy * a + x * b + d per row.
+@group(0) @binding(1) var<storage, read> DG4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> DX4: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read_write> DOut4: array<vec4<f32>>;
+
+struct DxTerms { a: f32, b: f32, d: f32 }
+fn dxTerms(r: u32) -> DxTerms {
+  let s = statOf(r);
+  let mean = DStats[2u * s];
+  let inv = DStats[2u * s + 1u];
+  let k = inv * inv * DCoef[2u * s + 1u];
+  return DxTerms(inv * DW[r % P.C], -k, k * mean - inv * DCoef[2u * s]);
+}
+
+@compute @workgroup_size(RW)
+fn dx_rows4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let r = rowOf(wid, nwg);
+  let l = wid.x * RW + lid;
+  let S4 = P.S / 4u;
+  if (r >= P.groups || l >= S4) { return; }
+  let t = dxTerms(r);
+  let i = r * S4 + l;
+  DOut4[i] = DG4[i] * t.a + DX4[i] * t.b + t.d;
+}
+
+@compute @workgroup_size(RW)
+fn dx_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let r = rowOf(wid, nwg);
+  let l = wid.x * RW + lid;
+  if (r >= P.groups || l >= P.S) { return; }
+  let t = dxTerms(r);
+  let i = r * P.S + l;
+  DOut[i] = DG[i] * t.a + DX[i] * t.b + t.d;
+}
+
+// (sum dy, sum dy xhat) of a row of L = 4 * L4 elements: RW invocations reading vec4s, one small tree.
+@group(0) @binding(1) var<storage, read> RG4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> RX4: array<vec4<f32>>;
+var<workgroup> red64: array<vec2<f32>, RW>;
+
+@compute @workgroup_size(RW)
+fn row_sums4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let r = rowOf(wid, nwg);
+  if (r >= P.groups) { return; }
+  let s = r / P.statDiv;
+  let mean = RStat[2u * s];
+  let L4 = P.L / 4u;
+  var sg = vec4<f32>(0.0);
+  var sgx = vec4<f32>(0.0);
+  for (var l = lid; l < L4; l += RW) {
+    let g = RG4[r * L4 + l];
+    sg += g;
+    sgx += g * (RX4[r * L4 + l] - mean);
+  }
+  let sumG = sg.x + sg.y + sg.z + sg.w;
+  red64[lid] = vec2<f32>(sumG, sgx.x + sgx.y + sgx.z + sgx.w);
+  workgroupBarrier();
+  for (var h = RW / 2u; h > 0u; h >>= 1u) {
+    if (lid < h) { red64[lid] += red64[lid + h]; }
+    workgroupBarrier();
+  }
+  if (lid == 0u) {
+    let t = red64[0];
+    RowSums[2u * r] = t.x;
+    RowSums[2u * r + 1u] = RStat[2u * s + 1u] * t.y;
+  }
+}

@@ -2,7 +2,7 @@
 // N and space, running estimates updated in place), groupNorm and layerNorm (per-row statistics). Each
 // forward is a statistics pass and one normalise+affine pass; each backward two or three passes.
 import { engine } from '../gpu/current.ts';
-import { kernel, Uniforms } from '../gpu/kernel.ts';
+import { kernel, Uniforms, type KernelSpec } from '../gpu/kernel.ts';
 import { noGrad, record } from '../tensor/autograd.ts';
 import { numel, Tensor } from '../tensor/tensor.ts';
 import { full } from './creation.ts';
@@ -18,7 +18,23 @@ const K = {
   rowSumsNarrow: kernel('norm', 'row_sums_narrow'),
   gnCombine: kernel('norm', 'gn_combine'),
   dx: kernel('norm', 'dx'),
+  normalizeRows4: kernel('norm', 'normalize_rows4'),
+  normalizeRows: kernel('norm', 'normalize_rows'),
+  dxRows4: kernel('norm', 'dx_rows4'),
+  dxRows: kernel('norm', 'dx_rows'),
+  rowSums4: kernel('norm', 'row_sums4'),
 };
+
+/** Invocations per workgroup of the row kernels (RW in norm.wgsl). */
+const RW = 64;
+/** Rows at least this long use the row kernels (shorter ones would leave most of a workgroup idle). */
+const MIN_ROW = 64;
+
+/** Grid of the row kernels: x walks a row in `chunks` workgroups, (y, z) count the rows. */
+function rowGrid(rows: number, chunks = 1): [number, number, number] {
+  const y = Math.min(rows, 65535);
+  return [chunks, y, Math.ceil(rows / y)];
+}
 
 /** Fields of the kernels' Params struct (unused ones stay 0). */
 interface P {
@@ -45,15 +61,28 @@ function statsOf(x: Tensor, groups: number, L: number, O: number, OS: number, ep
   return stats;
 }
 
+/**
+ * The elementwise passes (normalise, dx) over x viewed as rows of S elements with per-row constants:
+ * long rows take the row kernels (vec4 when S allows), short ones the flat kernel that finds each
+ * element's row by division. `p` must give C, S, statL, statG and statDiv.
+ */
+function rowPass(flat: KernelSpec, rows4: KernelSpec, rowsScalar: KernelSpec, x: Tensor, buffers: GPUBuffer[], p: P): void {
+  const S = p.S!;
+  if (S < MIN_ROW) return engine().dispatch(flat, grid(x.size), buffers, params({ ...p, n: x.size }));
+  const rows = x.size / S;
+  const vec = S % 4 === 0;
+  engine().dispatch(vec ? rows4 : rowsScalar, rowGrid(rows, Math.ceil(S / (vec ? 4 : 1) / RW)), buffers, params({ ...p, n: x.size, groups: rows }));
+}
+
 function normalizeRaw(x: Tensor, stats: Tensor, w: Tensor, b: Tensor, p: P): Tensor {
   const y = Tensor.empty(x.shape);
-  engine().dispatch(K.normalize, grid(x.size), [x.buffer, stats.buffer, w.buffer, b.buffer, y.buffer], params({ ...p, n: x.size }));
+  rowPass(K.normalize, K.normalizeRows4, K.normalizeRows, x, [x.buffer, stats.buffer, w.buffer, b.buffer, y.buffer], p);
   return y;
 }
 
 function dxRaw(g: Tensor, x: Tensor, stats: Tensor, w: Tensor, coef: Tensor, p: P): Tensor {
   const dx = Tensor.empty(x.shape);
-  engine().dispatch(K.dx, grid(x.size), [g.buffer, x.buffer, stats.buffer, w.buffer, coef.buffer, dx.buffer], params({ ...p, n: x.size }));
+  rowPass(K.dx, K.dxRows4, K.dxRows, x, [g.buffer, x.buffer, stats.buffer, w.buffer, coef.buffer, dx.buffer], p);
   return dx;
 }
 
@@ -147,7 +176,7 @@ function rowNorm(op: string, x: Tensor, N: number, C: number, S: number, Cg: num
   if (x.size === 0) return Tensor.empty(x.shape);
   const NG = N * (C / Cg);
   const L = Cg * S;
-  const geometry: P = { C, S, statL: L, statG: NG };
+  const geometry: P = { C, S, statL: L, statG: NG, statDiv: Cg };
   const computeStats = () => statsOf(x, NG, L, 1, 0, eps);
   const stats = computeStats();
   const w = weight ?? full([C], 1);
@@ -157,7 +186,8 @@ function rowNorm(op: string, x: Tensor, N: number, C: number, S: number, Cg: num
     const st = stats.disposed ? computeStats() : stats;
     const rows = Tensor.empty([N * C, 2]);
     const u = params({ groups: N * C, L: S, statDiv: Cg });
-    if (S >= 64 || N * C < 1024) engine().dispatch(K.rowSums, perGroup(N * C), [g.buffer, x.buffer, st.buffer, rows.buffer], u);
+    if (S >= MIN_ROW && S % 4 === 0) engine().dispatch(K.rowSums4, rowGrid(N * C), [g.buffer, x.buffer, st.buffer, rows.buffer], u);
+    else if (S >= 64 || N * C < 1024) engine().dispatch(K.rowSums, perGroup(N * C), [g.buffer, x.buffer, st.buffer, rows.buffer], u);
     else engine().dispatch(K.rowSumsNarrow, grid(N * C), [g.buffer, x.buffer, st.buffer, rows.buffer], u);
     const dW = Tensor.empty([C]);
     const dB = Tensor.empty([C]);

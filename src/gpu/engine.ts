@@ -3,6 +3,7 @@
 // when a result is read back (or an upload needs the queue), so a training step is a few submits.
 import { BufferPool } from './buffer-pool.ts';
 import { moduleSource, pipelineKey, type Constants, type KernelSpec, Uniforms } from './kernel.ts';
+import { Profiler, type DispatchTime } from './profiler.ts';
 
 /** A failure reported by the device, with the kernels that were running. */
 export class GpuError extends Error {
@@ -47,6 +48,8 @@ export class Engine {
   private dispatches = 0;
   /** Milliseconds spent creating pipelines (LLVM compiles on lavapipe). */
   compileMs = 0;
+  /** Set between startProfile() and stopProfile(): times every dispatch. */
+  profiler: Profiler | null = null;
 
   constructor(
     readonly device: GPUDevice,
@@ -177,15 +180,38 @@ export class Engine {
     const first = uniforms ? 1 : 0;
     buffers.forEach((buffer, i) => entries.push({ binding: first + i, resource: { buffer } }));
     const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
-    const pass = this.computePass();
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bindGroup);
     const [x, y = 1, z = 1] = workgroups;
     const max = this.limits.maxComputeWorkgroupsPerDimension;
     if (x > max || y > max || z > max) throw new GpuError(`kernel ${spec.file}: grid ${x}x${y}x${z} exceeds the device limit of ${max} per dimension`);
+    if (this.profiler) {
+      // A pass per dispatch, so its timestamps bracket that dispatch alone.
+      this.endPass();
+      this.pass = this.commandEncoder().beginComputePass({ timestampWrites: this.profiler.next(`${spec.file}:${spec.entry}`, [x, y, z]) });
+    }
+    const pass = this.computePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
     if (x > 0 && y > 0 && z > 0) pass.dispatchWorkgroups(x, y, z);
+    if (this.profiler) this.endPass();
     this.pendingKernels.add(spec.file);
     this.dispatches++;
+  }
+
+  /** Times every dispatch from now on (needs the timestamp-query feature). */
+  startProfile(): Profiler {
+    if (!this.device.features.has('timestamp-query')) throw new GpuError('profiling needs the timestamp-query feature, which this device lacks');
+    this.flush();
+    this.profiler = new Profiler(this.device);
+    return this.profiler;
+  }
+
+  /** Waits for the profiled work and returns each dispatch's time. */
+  async stopProfile(): Promise<DispatchTime[]> {
+    const p = this.profiler;
+    if (!p) return [];
+    await this.sync();
+    this.profiler = null;
+    return p.collect();
   }
 
   private computePass(): GPUComputePassEncoder {
@@ -213,6 +239,7 @@ export class Engine {
   flush(): void {
     if (!this.encoder) return;
     this.endPass();
+    this.profiler?.resolveInto(this.encoder);
     if (this.uniformOffset > 0) this.device.queue.writeBuffer(this.uniformArena, 0, this.uniformCpu, 0, this.uniformOffset);
     this.device.pushErrorScope('out-of-memory');
     this.device.pushErrorScope('validation');

@@ -7,7 +7,11 @@ import { Profiler, type DispatchTime } from './profiler.ts';
 
 /** A failure reported by the device, with the kernels that were running. */
 export class GpuError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** 'memory': the work does not fit the device; 'lost': the device went away (driver reset, unplugged). */
+    readonly kind: 'memory' | 'lost' | 'other' = 'other',
+  ) {
     super(message);
     this.name = 'GpuError';
   }
@@ -70,8 +74,8 @@ export class Engine {
     };
   }
 
-  private fail(message: string, priority = 2): void {
-    this.failures[priority]!.push(new GpuError(message));
+  private fail(message: string, priority = 2, kind: GpuError['kind'] = 'other'): void {
+    this.failures[priority]!.push(new GpuError(message, kind));
   }
 
   /**
@@ -80,7 +84,7 @@ export class Engine {
    * compile reports that may explain it have arrived.
    */
   private checkHealth(deferKnockOn = false): void {
-    if (this.lost) throw new GpuError(this.lost);
+    if (this.lost) throw new GpuError(this.lost, 'lost');
     for (const [priority, list] of this.failures.entries()) if (list.length && !(deferKnockOn && priority === 2)) throw list[0];
   }
 
@@ -152,6 +156,12 @@ export class Engine {
 
   createStorage(bytes: number): GPUBuffer {
     this.checkHealth(true);
+    // Every tensor is bound whole as one storage binding, so this limit caps a tensor's size.
+    const limit = Math.min(this.limits.maxStorageBufferBindingSize, this.limits.maxBufferSize);
+    if (bytes > limit) {
+      const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+      throw new GpuError(`out of memory: a tensor of ${mib(bytes)} is larger than this device's largest buffer binding (${mib(limit)})`, 'memory');
+    }
     return this.storage.acquire(bytes);
   }
 
@@ -245,10 +255,11 @@ export class Engine {
     this.device.pushErrorScope('validation');
     this.device.queue.submit([this.encoder.finish()]);
     const kernels = [...this.pendingKernels].join(', ');
-    const record = (err: GPUError | null) => {
-      if (err) this.fail(`${err.message} (in a submit running kernels: ${kernels})`);
+    const record = (kind: GpuError['kind']) => (err: GPUError | null) => {
+      if (err) this.fail(`${err.message} (in a submit running kernels: ${kernels})`, 2, kind);
     };
-    this.errorChecks.push(this.device.popErrorScope().then(record), this.device.popErrorScope().then(record));
+    // Scopes pop in reverse: validation first, then out-of-memory.
+    this.errorChecks.push(this.device.popErrorScope().then(record('other')), this.device.popErrorScope().then(record('memory')));
     this.encoder = null;
     this.uniformOffset = 0;
     this.pendingKernels = new Set();

@@ -120,6 +120,10 @@ export class PoseTrainingRunner {
   private stopSignal: string | null = null;
   private resumedFrom: string | undefined;
   private readonly written: string[] = [];
+  /** Snapshot files this run has written, oldest first. */
+  get snapshotsWritten(): readonly string[] {
+    return this.written;
+  }
   private disposed = false;
 
   constructor(readonly options: PoseTrainingOptions) {

@@ -14,6 +14,7 @@ import { LabelsError, readProject, shuffleLayout, writeFileAtomic } from '../../
 import { SnapshotError } from '../../runner/checkpoint.ts';
 import type { PoseTrainingRunner } from '../../runner/train.ts';
 import { CliError } from '../cli-error.ts';
+import { gpuAdvice } from '../gpu-advice.ts';
 import type { Command } from '../command.ts';
 
 const usage = `Usage: dlc-gpu train <project>/config.yaml [options]
@@ -151,9 +152,11 @@ export const trainCommand: Command = {
     }
     const file = poseConfigPath(positional[0]!, shuffle);
     let runner: PoseTrainingRunner;
+    let config: Parameters<typeof gpuAdvice>[1] = null;
     try {
       applyOverrides(file, overrides);
       const data = openProjectData(file);
+      config = data.config;
       if (data.train.length === 0) throw new CliError(`${data.layout.splitFile}: the train split has no images`, 1);
       await init({ device: data.config.device ?? 'auto' }).catch((e: Error) => {
         throw new CliError(e.message, 1);
@@ -172,13 +175,13 @@ export const trainCommand: Command = {
         maxEvalImages: evalImages,
       });
     } catch (err) {
-      userError(err);
+      userError(gpuAdvice(err, config));
     }
     let result;
     try {
       result = await runner.fit();
     } catch (err) {
-      userError(err);
+      userError(gpuAdvice(err, config, runner.snapshotsWritten));
     }
     if (result.status === 'interrupted') return 130;
     if (result.status === 'diverged') {

@@ -20,12 +20,20 @@
 // mBase/zBase: first tile row and batch index of this dispatch (large grids are split, 65535 workgroups per axis).
 struct Params { M: u32, N: u32, K: u32, batch: u32, strideA: u32, strideB: u32, mBase: u32, zBase: u32 }
 @group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read> A: array<f32>;
+// A as vec4s (storage buffers are allocated in 256-byte steps: whole vec4s); aAt reads one float. AV: this lane's
+// 4 consecutive k values of its row are one aligned vec4 (!TA, K % 4 == 0, strideA % 4 == 0): one gather instead of 4.
+@group(0) @binding(1) var<storage, read> A4: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> B: array<f32>;
 @group(0) @binding(2) var<storage, read> B4: array<vec4<f32>>; // the same buffer as B, for main_n4 and main_k4
 @group(0) @binding(3) var<storage, read_write> C: array<f32>;
+@group(0) @binding(3) var<storage, read_write> C4: array<vec4<f32>>; // the same buffer as C, for main_n4
 override TA: bool = false;
 override TB: bool = false;
+override AV: bool = false;
+
+fn aAt(i: u32) -> f32 {
+  return A4[i >> 2u][i & 3u];
+}
 
 // Set by each entry point: offsets of A(m0 + r, 0) for the tile's 16 rows and the step from A(m, k) to A(m, k + 1).
 var<private> aRow: array<u32, 16>;
@@ -44,7 +52,8 @@ fn setupA(baseA: u32, m0: u32, lane: u32) -> vec2<u32> {
 // A(m0 + lane, k .. k + 3).
 fn ownA(aOwn: u32, k: u32) -> vec4<f32> {
   let o = aOwn + k * aStep;
-  return vec4<f32>(A[o], A[o + aStep], A[o + 2u * aStep], A[o + 3u * aStep]);
+  if (AV) { return A4[o >> 2u]; }
+  return vec4<f32>(aAt(o), aAt(o + aStep), aAt(o + 2u * aStep), aAt(o + 3u * aStep));
 }
 
 fn fmaRows3(acc: ptr<function, array<vec3<f32>, 8>>, a: array<f32, 8>, b: vec3<f32>) {
@@ -103,8 +112,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   for (; k < K; k++) {
     let o = k * bStep;
     let b = vec3<f32>(B[bCol.x + o], B[bCol.y + o], B[bCol.z + o]);
-    fmaRows3(&lo, rowsA(A[aOwn.x + k * aStep], k, 0u), b);
-    fmaRows3(&hi, rowsA(A[aOwn.y + k * aStep], k, 1u), b);
+    fmaRows3(&lo, rowsA(aAt(aOwn.x + k * aStep), k, 0u), b);
+    fmaRows3(&hi, rowsA(aAt(aOwn.y + k * aStep), k, 1u), b);
   }
   store3(z, m0, n, lo);
   store3(z, m0 + 8u, n, hi);
@@ -157,24 +166,21 @@ fn main_n4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
   }
   for (; k < K; k++) {
     let q = B4[bCol + k * N4];
-    fmaRows4(&lo, rowsA(A[aOwn.x + k * aStep], k, 0u), q);
-    fmaRows4(&hi, rowsA(A[aOwn.y + k * aStep], k, 1u), q);
+    fmaRows4(&lo, rowsA(aAt(aOwn.x + k * aStep), k, 0u), q);
+    fmaRows4(&hi, rowsA(aAt(aOwn.y + k * aStep), k, 1u), q);
   }
   if (n >= N) { return; }
   store4(z, m0, n, lo);
   store4(z, m0 + 8u, n, hi);
 }
 
-// C rows m0 .. m0 + 7 (those < M) at columns n .. n + 3.
+// C rows m0 .. m0 + 7 (those < M) at columns n .. n + 3 (main_n4 only: it binds C as C4).
 fn store4(z: u32, m0: u32, n: u32, acc: array<vec4<f32>, 8>) {
   for (var r = 0u; r < 8u; r++) {
     let m = m0 + r;
     if (m >= P.M) { break; }
-    let o = (z * P.M + m) * P.N + n;
-    C[o] = acc[r].x;
-    C[o + 1u] = acc[r].y;
-    C[o + 2u] = acc[r].z;
-    C[o + 3u] = acc[r].w;
+    // N % 4 == 0 and n % 4 == 0 here: one aligned vec4 store instead of 4 scattered scalar ones.
+    C4[((z * P.M + m) * P.N + n) >> 2u] = acc[r];
   }
 }
 

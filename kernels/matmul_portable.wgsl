@@ -4,6 +4,6 @@
 fn rowsA(own: f32, k: u32, g: u32) -> array<f32, 8> {
   let o = k * aStep;
   let r = 8u * g;
-  return array<f32, 8>(A[aRow[r] + o], A[aRow[r + 1u] + o], A[aRow[r + 2u] + o], A[aRow[r + 3u] + o],
-                       A[aRow[r + 4u] + o], A[aRow[r + 5u] + o], A[aRow[r + 6u] + o], A[aRow[r + 7u] + o]);
+  return array<f32, 8>(aAt(aRow[r] + o), aAt(aRow[r + 1u] + o), aAt(aRow[r + 2u] + o), aAt(aRow[r + 3u] + o),
+                       aAt(aRow[r + 4u] + o), aAt(aRow[r + 5u] + o), aAt(aRow[r + 6u] + o), aAt(aRow[r + 7u] + o));
 }

@@ -54,6 +54,8 @@ export function matmulRaw(a: Tensor, b: Tensor, m: number, n: number, k: number,
   } else if (tb && k % 4 === 0 && strideB % 4 === 0) {
     [spec, constants] = [entries.k4, { TA: ta ? 1 : 0 }];
   }
+  // A's rows as aligned vec4s along k (see kernels/_matmul.wgsl AV).
+  if (!ta && k % 4 === 0 && strideA % 4 === 0) constants = { ...constants, AV: 1 };
   // Grids past the per-axis limit are split into several dispatches (first tile row / batch index as uniforms).
   const max = e.limits.maxComputeWorkgroupsPerDimension;
   const tilesM = Math.ceil(m / TILE_M);

@@ -49,6 +49,14 @@ export class LearningStatsLogger {
     this.write();
   }
 
+  /** One column's values by step, in step order, skipping rows without it. */
+  series(column: string): [number, number][] {
+    return [...this.rows.entries()]
+      .filter(([, r]) => r.has(column))
+      .sort((a, b) => a[0] - b[0])
+      .map(([step, r]) => [step, r.get(column)!]);
+  }
+
   columns(): string[] {
     const names = new Set<string>();
     for (const r of this.rows.values()) for (const k of r.keys()) names.add(k);

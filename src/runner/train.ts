@@ -4,9 +4,12 @@
 // inference transforms (batch 1) and test.rmse / rmse_pcutoff / mAP / mAR decide the best snapshot.
 // Each step runs inside tidy(); losses stay on the GPU and are read back only at display points and
 // at the end of an epoch. SIGINT/SIGTERM finish the current step and write a snapshot; a non-finite
-// loss stops the run (naming epoch, step and loss terms) without writing one.
+// loss stops the run (naming epoch, step and loss terms) without writing one. Each epoch's row goes to
+// learning_stats.csv (and to W&B with a WandbLogger); learning_curve.png is redrawn at each evaluation and at the end.
 import { join, resolve } from 'node:path';
 import type { PoseConfig } from '../config/index.ts';
+import { writeFileAtomic } from '../project/index.ts';
+import { learningCurvePng } from '../report/learning-curve.ts';
 import { AugmentationPipeline, PoseLoader, type Batch, type PoseDataset } from '../data/index.ts';
 import { engine } from '../gpu/current.ts';
 import { loadPretrained, PretrainedError, pretrainedHowTo } from '../models/backbones/pretrained.ts';
@@ -23,6 +26,7 @@ import { computeMetrics } from './metrics/index.ts';
 import { predictDataset } from './inference.ts';
 import { buildScheduler, loadSchedulerState, ReduceLROnPlateau, type BuiltScheduler } from './schedulers/index.ts';
 import { SnapshotManager } from './snapshots.ts';
+import { WandbLogger, type WandbEnvironment, type WandbSettings } from './wandb.ts';
 
 export interface PoseTrainingOptions {
   config: PoseConfig;
@@ -48,6 +52,8 @@ export interface PoseTrainingOptions {
   onLosses?: (epoch: number, step: number, losses: Record<string, number>) => void;
   /** Called after every step with host-side timing and live GPU bytes (benchmarks). */
   onStep?: (info: StepInfo) => void;
+  /** Where a `logger: {type: WandbLogger}` sends its run (tests); default: the environment. */
+  wandb?: WandbEnvironment;
 }
 
 export interface StepInfo {
@@ -110,6 +116,7 @@ export class PoseTrainingRunner {
   readonly scheduler: BuiltScheduler | null;
   readonly snapshots: SnapshotManager;
   readonly stats: LearningStatsLogger;
+  readonly wandb: WandbLogger | null = null;
   readonly log: LogSink;
   readonly startEpoch: number;
   readonly endEpoch: number;
@@ -125,6 +132,8 @@ export class PoseTrainingRunner {
     return this.written;
   }
   private disposed = false;
+  /** The exit code W&B records for the run (the CLI's: 1 diverged, 130 interrupted). */
+  private wandbExitCode = 0;
 
   constructor(readonly options: PoseTrainingOptions) {
     const cfg = (this.config = options.config);
@@ -153,7 +162,9 @@ export class PoseTrainingRunner {
     } else this.initBackbone();
     this.startEpoch = start;
     this.endEpoch = start + (options.epochs ?? cfg.train_settings.epochs);
-    if (cfg.logger?.type === 'WandbLogger') this.log.info('logger: WandbLogger is not available in dlc-gpu; logging to learning_stats.csv only');
+    if (cfg.logger?.type === 'WandbLogger') {
+      this.wandb = new WandbLogger(cfg.logger as WandbSettings, cfg as unknown as Record<string, unknown>, (m) => this.log.info(`Warning: ${m}`), options.wandb);
+    }
     this.stats = new LearningStatsLogger(join(options.trainDir, 'learning_stats.csv'));
     this.stats.load(start);
   }
@@ -285,10 +296,10 @@ export class PoseTrainingRunner {
           }
         }
         await this.snapshots.update(e, this.metrics, e === this.endEpoch, this.writer(e));
-        this.stats.log(e, {
-          ...Object.fromEntries(Object.entries(this.losses).map(([k, v]) => [`losses/${k}`, v])),
-          ...this.metrics,
-        });
+        const row = { ...Object.fromEntries(Object.entries(this.losses).map(([k, v]) => [`losses/${k}`, v])), ...this.metrics };
+        this.stats.log(e, row);
+        this.wandb?.log(e, row);
+        if (evalLine || e === this.endEpoch) this.writeLearningCurve();
         this.log.info(`Epoch ${e}/${this.endEpoch} (lr=${lr}), train loss ${fmt(train['train.total_loss'] ?? NaN)}${evalLine}`);
       }
       if (this.stopSignal) {
@@ -303,6 +314,7 @@ export class PoseTrainingRunner {
         const last = this.written[this.written.length - 1] ?? this.snapshots.list().sort((a, b) => a.epoch - b.epoch).pop()?.path ?? this.resumedFrom;
         const message = `${err.message}. Training stopped; ${last ? `the last good snapshot is ${last}` : 'no snapshot was written'} (try a lower learning rate)`;
         this.log.info(message);
+        this.wandbExitCode = 1;
         return { status: 'diverged', epoch: err.epoch, startEpoch: this.startEpoch, endEpoch: this.endEpoch, snapshots: [...this.written], message };
       }
       throw err;
@@ -310,7 +322,14 @@ export class PoseTrainingRunner {
       this.log.endProgress();
       for (const [sig, h] of handlers) process.off(sig, h);
       await loader.close();
+      await this.wandb?.finish(this.stopSignal ? 130 : this.wandbExitCode);
     }
+  }
+
+  /** train/learning_curve.png from the learning_stats.csv rows so far. */
+  private writeLearningCurve(): void {
+    const png = learningCurvePng((c) => this.stats.series(c), this.config.runner.key_metric);
+    writeFileAtomic(join(this.options.trainDir, 'learning_curve.png'), png);
   }
 
   /** One training epoch; returns the steps run and every step's loss terms. */

@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import type { PoseConfig } from '../../src/config/index.ts';
 import { copyOpenfield, REPO_ROOT, runCli } from '../project/openfield.ts';
 
 export const SHUFFLE_DIR = 'dlc-models-pytorch/iteration-0/openfieldOct30-trainset95shuffle1';
@@ -35,3 +36,16 @@ export const TINY_SETS = [
   'data.train.crop_sampling.width=64',
   'data.train.crop_sampling.height=64',
 ].flatMap((s) => ['--set', s]);
+
+/** A copy of `cfg` with the tiny model (as TINY_SETS) and square crops of `crop` pixels, batch 2. */
+export function tinyModelConfig(cfg: PoseConfig, crop: number): PoseConfig & { model: any; data: any; runner: any; logger: any } {
+  const c = structuredClone(cfg) as PoseConfig & { model: any; data: any; runner: any; logger: any };
+  c.model.backbone.model_name = 'resnet18';
+  c.model.backbone_output_channels = 512;
+  c.model.heads.bodypart.heatmap_config.channels = [512, 4];
+  c.model.heads.bodypart.locref_config.channels = [512, 8];
+  c.data.train.crop_sampling.width = crop;
+  c.data.train.crop_sampling.height = crop;
+  c.train_settings.batch_size = 2;
+  return c;
+}

@@ -11,7 +11,7 @@ import { createDataset, readProject } from '../../src/project/index.ts';
 import { PoseTrainingRunner, readSnapshot, type LogSink, type PoseTrainingOptions } from '../../src/runner/index.ts';
 import { useGpu } from '../helpers/gpu.ts';
 import { HAS_OPENFIELD } from '../project/openfield.ts';
-import { cleanup, copyProject, POSE_CONFIG } from './helpers.ts';
+import { cleanup, copyProject, POSE_CONFIG, tinyModelConfig } from './helpers.ts';
 
 useGpu();
 afterAll(cleanup);
@@ -19,15 +19,8 @@ afterAll(cleanup);
 const quiet: LogSink = { info: () => {}, progress: () => {}, endProgress: () => {} };
 
 function tiny(cfg: PoseConfig): PoseConfig {
-  const c = structuredClone(cfg) as PoseConfig & { model: any; data: any; runner: any };
-  c.model.backbone.model_name = 'resnet18';
-  c.model.backbone_output_channels = 512;
-  c.model.heads.bodypart.heatmap_config.channels = [512, 4];
-  c.model.heads.bodypart.locref_config.channels = [512, 8];
-  c.data.train.crop_sampling.width = 64;
-  c.data.train.crop_sampling.height = 64;
+  const c = tinyModelConfig(cfg, 64);
   c.train_settings.display_iters = 1;
-  c.train_settings.batch_size = 2;
   c.runner.eval_interval = 100;
   c.runner.snapshots = { max_snapshots: 5, save_epochs: 1, save_optimizer_state: true };
   // A milestone at epoch 1 so the resumed run must restore the scheduler to get the right LR.

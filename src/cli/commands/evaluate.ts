@@ -4,11 +4,13 @@
 // <scorer>-results.csv and <scorer>.csv (predictions per labelled image), and the cumulative
 // ../CombinedEvaluation-results.csv.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { openProjectData } from '../../data/index.ts';
 import { AugmentationPipeline } from '../../data/index.ts';
 import { init } from '../../index.ts';
+import { readImage, writePng } from '../../io/image.ts';
 import { writeFileAtomic } from '../../project/index.ts';
+import { drawPredictions } from '../../report/labeled-image.ts';
 import { computeMetrics } from '../../runner/metrics/index.ts';
 import type { ImagePrediction } from '../../runner/inference.ts';
 import { dlcNetName, predictionsCsv, snapshotUid } from '../../runner/predictions-csv.ts';
@@ -25,6 +27,8 @@ const usage = `Usage: dlc-gpu evaluate <project>/config.yaml [options]
   --pcutoff P          likelihood cutoff for "rmse_pcutoff" (default: config.yaml's pcutoff)
   --device D           auto | cpu | cuda | mps | gpu
   --max-images N       evaluate at most N images per split (quick checks)
+  --plot               also write each image with ground truth (+) and predictions (dots; rings below pcutoff)
+                       to LabeledImages_<scorer>/ beside the results
 Writes evaluation-results-pytorch/iteration-<i>/<Task><date>-trainset<pct>shuffle<n>/<scorer>-results.csv,
 <scorer>.csv (predictions for every labelled image) and updates CombinedEvaluation-results.csv beside it.
 "rmse" is DeepLabCut's: the mean Euclidean distance in pixels.`;
@@ -72,7 +76,7 @@ export const evaluateCommand: Command = {
   summary: 'Evaluate a trained snapshot on the train and test images (RMSE, mAP) as DeepLabCut does',
   usage,
   async run(args) {
-    const { positional, flags } = parseArgs(args, VALUE_FLAGS, usage);
+    const { positional, flags } = parseArgs(args, VALUE_FLAGS, usage, ['--plot']);
     if (positional.length !== 1) throw new CliError(`expected one config file\n\n${usage}`, 2);
     const shuffle = intFlag(flags, '--shuffle', 0);
     const maxImages = intFlag(flags, '--max-images', 1);
@@ -95,10 +99,12 @@ export const evaluateCommand: Command = {
       const singleAnimal = cfg.metadata.individuals.length === 1 && !cfg.inference.eval.force_multi_animal;
       const scores: Record<string, number> = {};
       const predictions: ImagePrediction[] = [];
+      const splitOf = new Map<ImagePrediction, string>();
       for (const [split, dataset] of [['train', data.train], ['test', data.test]] as const) {
         process.stdout.write(`Predicting ${Math.min(dataset.length, maxImages ?? Infinity)} ${split} images with ${snapshot}\n`);
         const r = dataset.length ? await predictDataset(model, dataset, pipeline, { batchSize: 1, limit: maxImages }) : { images: [], losses: {} };
         predictions.push(...r.images);
+        for (const i of r.images) splitOf.set(i, split === 'train' ? 'Training' : 'Test');
         const m = r.images.length
           ? computeMetrics(new Map(r.images.map((i) => [i.image, i.gt])), new Map(r.images.map((i) => [i.image, i.pred])), { singleAnimal, pcutoff })
           : { rmse: NaN, rmse_pcutoff: NaN, mAP: NaN, mAR: NaN, reasons: { rmse: `no ${split} images` } as Record<string, string> };
@@ -131,6 +137,17 @@ export const evaluateCommand: Command = {
       process.stdout.write(`\nEvaluation of ${layout.name}, epoch ${metadata.epoch} (pcutoff ${pcutoff}):\n`);
       for (const c of SCORE_COLUMNS) process.stdout.write(`  ${c.padEnd(w)}  ${scores[c]}\n`);
       process.stdout.write(`Results: ${join(outDir, `${scorer}-results.csv`)}\nPredictions: ${join(outDir, `${scorer}.csv`)}\n`);
+      if (flags.has('--plot')) {
+        const plotDir = join(outDir, `LabeledImages_${scorer}`);
+        mkdirSync(plotDir, { recursive: true });
+        for (const p of predictions) {
+          const path = order.get(p.imageId)?.path ?? p.image.split('/');
+          // DeepLabCut's names: <Training|Test>-<video folder>-<image>.
+          const name = `${splitOf.get(p)}-${path.length > 1 ? `${path[path.length - 2]}-` : ''}${basename(path[path.length - 1]!).replace(/\.[^.]+$/, '')}.png`;
+          writePng(join(plotDir, name), drawPredictions(readImage(join(project.root, ...path)), p.gt, p.pred, pcutoff));
+        }
+        process.stdout.write(`Labeled images: ${plotDir}\n`);
+      }
       return 0;
     } catch (err) {
       userError(err);

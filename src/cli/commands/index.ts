@@ -7,9 +7,11 @@ import { data } from './data.ts';
 import { trainCommand } from './train.ts';
 import { evaluateCommand } from './evaluate.ts';
 import { predictCommand } from './predict.ts';
+import { demoCommand } from './demo.ts';
 
 export const commands: Record<string, Command> = {
   info,
+  demo: demoCommand,
   'create-dataset': createDatasetCommand,
   config,
   data,

@@ -52,6 +52,22 @@ describe.skipIf(!HAS_OPENFIELD)('PoseTrainingRunner', () => {
     return { result, losses, lrs, trainDir };
   }
 
+  it('keeps GPU memory flat across epochs, evaluation included', async () => {
+    const perStep: { epoch: number; step: number; bytes: number; buffers: number }[] = [];
+    const config = tiny(data.config) as PoseConfig & { runner: { eval_interval: number } };
+    config.runner.eval_interval = 1;
+    const r = await run('flat', {
+      config, epochs: 4, maxStepsPerEpoch: 2, maxEvalImages: 2,
+      onStep: (s) => perStep.push({ epoch: s.epoch, step: s.step, bytes: s.liveBytes, buffers: engine().stats().liveBuffers }),
+    });
+    expect(r.result.status).toBe('completed');
+    expect(perStep).toHaveLength(8);
+    // The first epoch creates the optimizer state; from then on every epoch's steps hold the same buffers and bytes.
+    const epoch = (e: number) => perStep.filter((s) => s.epoch === e).map(({ step, bytes, buffers }) => ({ step, bytes, buffers }));
+    expect(epoch(3)).toEqual(epoch(2));
+    expect(epoch(4)).toEqual(epoch(2));
+  });
+
   it('resumed training continues the exact loss curve of an uninterrupted run', async () => {
     const before = engine().stats().liveBuffers;
     const full = await run('full', { epochs: 2 });

@@ -3,6 +3,7 @@
 import { Layer } from '../../nn/module.ts';
 import { BatchNorm2d } from '../../nn/norm-layers.ts';
 import type { Tensor } from '../../tensor/tensor.ts';
+import { HRNet, hrnetWidth } from './hrnet.ts';
 import { ResNet, type ResNetOptions } from './resnet.ts';
 
 export interface BackboneConfig {
@@ -14,10 +15,17 @@ export interface BackboneConfig {
   [key: string]: unknown;
 }
 
+/** The network a Backbone wraps (timm's, with its parameter names): images in, one feature map out. */
+export interface BackboneNet extends Layer {
+  /** Input pixels per feature-map cell. */
+  readonly stride: number;
+  readonly outChannels: number;
+}
+
 export class Backbone extends Layer {
-  readonly model: ResNet;
+  readonly model: BackboneNet;
   constructor(
-    model: ResNet,
+    model: BackboneNet,
     readonly freezeBnStats: boolean,
     readonly freezeBnWeights: boolean,
   ) {
@@ -48,9 +56,23 @@ function resnetOptions(name: string, outputStride: number, seed: number): ResNet
   return { depth: Number(m[1]) as ResNetOptions['depth'], norm: m[2] ? 'groupnorm' : 'batchnorm', outputStride: outputStride as 8 | 16 | 32, seed };
 }
 
+function hrnet(cfg: BackboneConfig, seed: number): HRNet {
+  // DeepLabCut's HRNet class defaults: hrnet_w32, branch 0 only, no incre modules.
+  const name = cfg.model_name ?? 'hrnet_w32';
+  return new HRNet({
+    width: hrnetWidth(name),
+    name,
+    interpolateBranches: cfg.interpolate_branches === true,
+    increasedChannelCount: cfg.increased_channel_count === true,
+    seed,
+  });
+}
+
 export function buildBackbone(cfg: BackboneConfig, seed = 0): Backbone {
-  if (cfg.type !== 'ResNet') throw new Error(`model.backbone.type: '${cfg.type}' is not available yet (supported: ResNet)`);
+  let model: BackboneNet;
+  if (cfg.type === 'ResNet') model = new ResNet(resnetOptions(cfg.model_name ?? 'resnet50_gn', cfg.output_stride ?? 32, seed));
+  else if (cfg.type === 'HRNet') model = hrnet(cfg, seed);
+  else throw new Error(`model.backbone.type: '${cfg.type}' is not available yet (supported: ResNet, HRNet)`);
   // DeepLabCut's BaseBackbone defaults both flags to true when absent.
-  const model = new ResNet(resnetOptions(cfg.model_name ?? 'resnet50_gn', cfg.output_stride ?? 32, seed));
   return new Backbone(model, cfg.freeze_bn_stats ?? true, cfg.freeze_bn_weights ?? true);
 }

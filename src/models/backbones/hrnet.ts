@@ -12,7 +12,7 @@ import { relu } from '../../ops/elementwise.ts';
 import { interpolate } from '../../ops/resample.ts';
 import { concat } from '../../ops/shape.ts';
 import type { Tensor } from '../../tensor/tensor.ts';
-import { BasicBlock, bn, Bottleneck, conv, ConvBnAct, makeLayer, type InitCtx } from './hrnet-blocks.ts';
+import { BasicBlock, bn, Bottleneck, conv, ConvBnAct, hrnetCtx, makeLayer, type InitCtx } from './hrnet-blocks.ts';
 import { HighResolutionModule } from './hrnet-module.ts';
 
 /** Input height and width must be multiples of this: the stride of branch 3, whose upsampling must land on branch 0. */
@@ -53,7 +53,7 @@ export class HRNet extends Layer {
     super();
     const w = opts.width;
     if (!(Number.isInteger(w) && w > 0)) throw new Error(`HRNet: width must be a positive integer, got ${w}`);
-    const ctx: InitCtx = { seed: opts.seed ?? 0 };
+    const ctx = hrnetCtx(opts.seed ?? 0);
     this.registerModule('conv1', conv(ctx, opts.inChannels ?? 3, 64, 3, 2, 1));
     this.registerModule('bn1', bn(64));
     this.registerModule('conv2', conv(ctx, 64, 64, 3, 2, 1));

@@ -29,27 +29,37 @@ const LAYERS: Record<ResNetOptions['depth'], [number, number, number, number]> =
   152: [3, 8, 36, 3],
 };
 
-interface Ctx {
+/** How blocks are built: the norm layer, and the seed counter the initialisers consume in construction order. */
+export interface BlockCtx {
   norm: NormKind;
   seed: number;
+  /** timm's ResNet zero-initialises each block's last norm weight; HRNet, which reuses the blocks, does not. */
+  zeroInitLast?: boolean;
 }
+type Ctx = BlockCtx;
 
-function convInit(ctx: Ctx, inC: number, outC: number, k: number, stride = 1, padding = 0, dilation = 1): Conv2d {
+export function convInit(ctx: Ctx, inC: number, outC: number, k: number, stride = 1, padding = 0, dilation = 1): Conv2d {
   const conv = new Conv2d(inC, outC, k, { stride, padding, dilation, bias: false });
   // timm: kaiming_normal_(mode='fan_out', nonlinearity='relu') on every conv.
   conv.setWeight(kaimingNormal([outC, inC, k, k], { mode: 'fan_out', nonlinearity: 'relu', seed: ctx.seed++ }));
   return conv;
 }
 
-function norm(ctx: Ctx, c: number, zero = false): BatchNorm2d | GroupNorm {
+export function norm(ctx: Ctx, c: number, last = false): BatchNorm2d | GroupNorm {
   const n = ctx.norm === 'groupnorm' ? new GroupNorm(32, c) : new BatchNorm2d(c);
-  if (zero) n.zeroWeight();
+  if (last && (ctx.zeroInitLast ?? true)) n.zeroWeight();
   return n;
 }
 
-class BasicBlock extends Layer {
+/** What the HRNet and ResNet stage builders need of a block class. */
+export interface BlockType {
+  readonly expansion: number;
+  new (ctx: Ctx, inC: number, planes: number, stride: number, downsample: Sequential | null): Layer;
+}
+
+export class BasicBlock extends Layer {
   static readonly expansion = 1;
-  constructor(ctx: Ctx, inC: number, planes: number, stride: number, downsample: Sequential | null, firstDilation: number, dilation: number) {
+  constructor(ctx: Ctx, inC: number, planes: number, stride: number, downsample: Sequential | null, firstDilation = 1, dilation = 1) {
     super();
     this.registerModule('conv1', convInit(ctx, inC, planes, 3, stride, firstDilation, firstDilation));
     this.registerModule('bn1', norm(ctx, planes));
@@ -67,9 +77,9 @@ class BasicBlock extends Layer {
 }
 
 // timm's Bottleneck dilates only its 3x3, with the first dilation of its block (the stage's from the second block on).
-class Bottleneck extends Layer {
+export class Bottleneck extends Layer {
   static readonly expansion = 4;
-  constructor(ctx: Ctx, inC: number, planes: number, stride: number, downsample: Sequential | null, firstDilation: number, _dilation: number) {
+  constructor(ctx: Ctx, inC: number, planes: number, stride: number, downsample: Sequential | null, firstDilation = 1, _dilation = 1) {
     super();
     this.registerModule('conv1', convInit(ctx, inC, planes, 1));
     this.registerModule('bn1', norm(ctx, planes));

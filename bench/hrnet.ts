@@ -7,126 +7,29 @@
 // element-wise dispatches the unfused model runs (everything else is the same work in both).
 // Run: npx tsx bench/hrnet.ts [--size 256] [--batch 8] [--steps 2] [--warmup 1] [--no-torch] [--no-unfused]
 //      (writes bench/results/hrnet.json)
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { makePoseConfig } from '../src/config/index.ts';
 import { summarize, type DispatchTime } from '../src/gpu/profiler.ts';
-import { engine, init, noGrad, randn, tidy, type Tensor } from '../src/index.ts';
+import { engine, init } from '../src/index.ts';
 import { setHrnetFuseMode, type FuseMode } from '../src/models/backbones/hrnet-module.ts';
-import { PoseModel, type PoseModelConfig } from '../src/models/pose-model.ts';
-import { buildOptimizer } from '../src/runner/build-optimizer.ts';
 import { printTable, writeResults, type Row } from './lib/harness.ts';
+import { arg, defaultPoseConfig, flag, measurePoseModel, runTorch, type StepTimes } from './lib/pose-step.ts';
 
-const argv = process.argv;
-const flag = (name: string) => argv.includes(name);
-function arg(name: string, fallback: string): string {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1]! : fallback;
-}
 const SIZE = Number(arg('--size', '256'));
 const BATCH = Number(arg('--batch', '8'));
 const STEPS = Number(arg('--steps', '2'));
 const WARMUP = Number(arg('--warmup', '1'));
-const K = 4;
 
 await init({ device: 'auto' });
 const info = engine().adapter.info;
 const device = `${info.vendor} ${info.architecture} ${info.description}`.trim();
 
-function poseConfig() {
-  return makePoseConfig({
-    netType: 'hrnet_w32',
-    multiAnimal: false,
-    metadata: { project_path: '/tmp', pose_config_path: '/tmp/pytorch_config.yaml', bodyparts: ['snout', 'leftear', 'rightear', 'tailbase'], unique_bodyparts: [], individuals: ['animal'], with_identity: null },
-  } as Parameters<typeof makePoseConfig>[0]) as { model: PoseModelConfig; runner: { optimizer: Parameters<typeof buildOptimizer>[0] } };
-}
-
-function keypoints(size: number) {
-  const data = new Float32Array(BATCH * K * 3);
-  for (let i = 0; i < BATCH * K; i++) {
-    data[i * 3] = 8 + ((i * 37) % (size - 16));
-    data[i * 3 + 1] = 8 + ((i * 53) % (size - 16));
-    data[i * 3 + 2] = 1;
-  }
-  return { data, batch: BATCH, individuals: 1 };
-}
-
-async function seconds(fn: () => Promise<void>): Promise<number> {
-  const t0 = performance.now();
-  await fn();
-  return (performance.now() - t0) / 1000;
-}
-
-interface Ours {
-  forwardIps: number;
-  trainIps: number;
-  trainStepS: number;
-  firstStepS: number;
-  peakLiveMiB: number;
-  peakHeldMiB: number;
-  stepGpuMs: number;
-  profile: DispatchTime[];
-}
+type Ours = StepTimes & { stepGpuMs: number; profile: DispatchTime[] };
 
 async function measure(fuse: FuseMode): Promise<Ours> {
-  const cfg = poseConfig();
   setHrnetFuseMode(fuse);
-  const model = new PoseModel(cfg.model, { seed: 0 });
-  const optimizer = buildOptimizer(cfg.runner.optimizer, model.parameters());
-  const x = randn([BATCH, 3, SIZE, SIZE], { seed: 1 });
-  const kp = keypoints(SIZE);
-  let peakLive = 0;
-  let peakHeld = 0;
-  const forward = async () => {
-    model.eval();
-    const y = noGrad(() => tidy(() => model.forward(x).bodypart!.heatmap));
-    await y.toArray();
-    y.dispose();
-  };
-  const step = async () => {
-    model.train();
-    optimizer.zeroGrad();
-    const p = engine().profiler;
-    const loss: Tensor = tidy(() => {
-      if (p) p.label = 'forward';
-      const out = model.forward(x);
-      const terms = model.getLoss(out, model.getTarget(kp, out));
-      if (p) p.label = 'backward';
-      terms.total_loss!.backward();
-      if (p) p.label = 'optimizer';
-      optimizer.step();
-      const s = engine().stats();
-      peakLive = Math.max(peakLive, s.liveBytes);
-      peakHeld = Math.max(peakHeld, s.liveBytes + s.pooledBytes);
-      return terms.total_loss!;
-    });
-    await loss.item();
-    loss.dispose();
-  };
-  await forward();
-  let fwd = 0;
-  for (let i = 0; i < STEPS; i++) fwd += await seconds(forward);
-  const firstStepS = await seconds(step);
-  for (let i = 1; i < WARMUP; i++) await step();
-  let train = 0;
-  for (let i = 0; i < STEPS; i++) train += await seconds(step);
-  engine().startProfile();
-  await step();
-  const profile = await engine().stopProfile();
-  model.dispose();
-  x.dispose();
-  optimizer.dispose();
-  engine().trim();
-  return {
-    forwardIps: (BATCH * STEPS) / fwd,
-    trainIps: (BATCH * STEPS) / train,
-    trainStepS: train / STEPS,
-    firstStepS,
-    peakLiveMiB: peakLive / 2 ** 20,
-    peakHeldMiB: peakHeld / 2 ** 20,
-    stepGpuMs: profile.reduce((a, t) => a + t.ms, 0),
-    profile,
-  };
+  const t = await measurePoseModel(defaultPoseConfig('hrnet_w32'), { batch: BATCH, size: SIZE, steps: STEPS, warmup: WARMUP, profile: true });
+  const profile = t.profile!;
+  return { ...t, profile, stepGpuMs: profile.reduce((a, d) => a + d.ms, 0) };
 }
 
 interface Torch {
@@ -138,15 +41,8 @@ interface Torch {
   peak_rss_above_start_mib: number;
 }
 
-function torchSide(): Torch | null {
-  if (flag('--no-torch')) return null;
-  const r = spawnSync('/usr/bin/python3', [join(import.meta.dirname, 'pytorch/hrnet_pose.py'), '--size', String(SIZE), '--batch', String(BATCH), '--steps', String(STEPS), '--warmup', String(WARMUP)], { encoding: 'utf8' });
-  if (r.status !== 0) {
-    console.log(`PyTorch side skipped: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}`);
-    return null;
-  }
-  return JSON.parse(r.stdout.trim().split('\n').pop()!) as Torch;
-}
+const torchSide = () =>
+  flag('--no-torch') ? null : runTorch<Torch>(join(import.meta.dirname, 'pytorch/hrnet_pose.py'), ['--size', String(SIZE), '--batch', String(BATCH), '--steps', String(STEPS), '--warmup', String(WARMUP)]);
 
 /** GPU ms of one profiled step by kernel family (file:entry). */
 const byKernel = (p: DispatchTime[]) => new Map(summarize(p, (t) => t.kernel).map((s) => [s.key, s.ms]));

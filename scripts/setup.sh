@@ -23,4 +23,20 @@ if command -v dpkg-query >/dev/null && ! mesa_ok; then
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq -t bookworm-backports mesa-vulkan-drivers >/dev/null
 fi
 
+# ffmpeg decodes and encodes videos (analyze-videos, create-labeled-video); Debian's pandas and PyTables let
+# the tests check that pandas.read_hdf reads the .h5 files as DeepLabCut's users would. Installed only
+# when missing.
+missing=()
+command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || missing+=(ffmpeg)
+if command -v dpkg-query >/dev/null; then
+  for p in python3-pandas python3-tables; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
 npm ci --no-audit --no-fund

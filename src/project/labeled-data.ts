@@ -33,42 +33,49 @@ function sameSet(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((x) => b.includes(x));
 }
 
+/** One CollectedData file's frames, in file order, with bodyparts in config.yaml order; checked against config.yaml. */
+export function readLabelsFile(project: Project, file: string, options: { checkImages?: boolean } = {}): { individuals: string[]; frames: LabeledFrame[]; lines: number[] } {
+  const table = parseLabelsCsv(readFileSync(file, 'utf8'), file);
+  const missing = project.bodyparts.filter((b) => !table.bodyparts.includes(b));
+  const extra = table.bodyparts.filter((b) => !project.bodyparts.includes(b));
+  if (missing.length > 0 || extra.length > 0) {
+    const parts = [
+      missing.length ? `missing ${missing.join(', ')}` : '',
+      extra.length ? `not in config.yaml: ${extra.join(', ')}` : '',
+    ].filter(Boolean);
+    throw new LabelsError(file, `bodyparts differ from config.yaml (${parts.join('; ')})`, table.individuals.length > 1 || project.multiAnimal ? 3 : 2);
+  }
+  if (!sameSet(table.uniqueBodyparts, project.uniqueBodyparts)) {
+    throw new LabelsError(file, `unique bodyparts [${table.uniqueBodyparts.join(', ')}] differ from config.yaml [${project.uniqueBodyparts.join(', ')}]`);
+  }
+  if (project.multiAnimal && !table.individuals.every((i) => project.individuals.includes(i))) {
+    throw new LabelsError(file, `individuals [${table.individuals.join(', ')}] are not all in config.yaml [${project.individuals.join(', ')}]`, 2);
+  }
+  const order = project.bodyparts.map((b) => table.bodyparts.indexOf(b));
+  const uniqueOrder = project.uniqueBodyparts.map((b) => table.uniqueBodyparts.indexOf(b));
+  const individuals = project.multiAnimal ? project.individuals : table.individuals;
+  const frames = table.frames.map((frame, row) => {
+    if (options.checkImages !== false && !existsSync(join(project.root, ...frame.path))) {
+      throw new LabelsError(file, `row points to a missing image ${frame.path.join('/')}`, table.lines[row]);
+    }
+    const keypoints = individuals.map((name) => {
+      const i = table.individuals.indexOf(name);
+      return order.map((b) => (i >= 0 ? frame.keypoints[i]![b]! : [NaN, NaN] as [number, number]));
+    });
+    return { path: frame.path, keypoints, unique: uniqueOrder.map((u) => frame.unique[u]!) };
+  });
+  return { individuals, frames, lines: table.lines };
+}
+
 export function readLabeledData(project: Project, options: { checkImages?: boolean } = {}): LabeledData {
   const frames: LabeledFrame[] = [];
   let individuals: string[] | undefined;
   for (const folder of labelFolders(project)) {
     const file = join(project.root, 'labeled-data', folder, `CollectedData_${project.scorer}.csv`);
     if (!existsSync(file)) continue;
-    const table = parseLabelsCsv(readFileSync(file, 'utf8'), file);
-    const missing = project.bodyparts.filter((b) => !table.bodyparts.includes(b));
-    const extra = table.bodyparts.filter((b) => !project.bodyparts.includes(b));
-    if (missing.length > 0 || extra.length > 0) {
-      const parts = [
-        missing.length ? `missing ${missing.join(', ')}` : '',
-        extra.length ? `not in config.yaml: ${extra.join(', ')}` : '',
-      ].filter(Boolean);
-      throw new LabelsError(file, `bodyparts differ from config.yaml (${parts.join('; ')})`, table.individuals.length > 1 || project.multiAnimal ? 3 : 2);
-    }
-    if (!sameSet(table.uniqueBodyparts, project.uniqueBodyparts)) {
-      throw new LabelsError(file, `unique bodyparts [${table.uniqueBodyparts.join(', ')}] differ from config.yaml [${project.uniqueBodyparts.join(', ')}]`);
-    }
-    if (project.multiAnimal && !table.individuals.every((i) => project.individuals.includes(i))) {
-      throw new LabelsError(file, `individuals [${table.individuals.join(', ')}] are not all in config.yaml [${project.individuals.join(', ')}]`, 2);
-    }
-    const order = project.bodyparts.map((b) => table.bodyparts.indexOf(b));
-    const uniqueOrder = project.uniqueBodyparts.map((b) => table.uniqueBodyparts.indexOf(b));
-    const fileIndividuals = project.multiAnimal ? project.individuals : table.individuals;
-    individuals ??= fileIndividuals;
-    table.frames.forEach((frame, row) => {
-      if (options.checkImages !== false && !existsSync(join(project.root, ...frame.path))) {
-        throw new LabelsError(file, `row points to a missing image ${frame.path.join('/')}`, row + (table.individuals.length > 1 || project.multiAnimal ? 5 : 4));
-      }
-      const keypoints = fileIndividuals.map((name) => {
-        const i = table.individuals.indexOf(name);
-        return order.map((b) => (i >= 0 ? frame.keypoints[i]![b]! : [NaN, NaN] as [number, number]));
-      });
-      frames.push({ path: frame.path, keypoints, unique: uniqueOrder.map((u) => frame.unique[u]!) });
-    });
+    const read = readLabelsFile(project, file, options);
+    individuals ??= read.individuals;
+    frames.push(...read.frames);
   }
   if (frames.length === 0) {
     throw new LabelsError(join(project.root, 'labeled-data'), `no CollectedData_${project.scorer}.csv with labelled frames was found`);

@@ -39,6 +39,22 @@ describe('CollectedData CSV', () => {
     expect(() => parseLabelsCsv('scorer,S,S\nbodyparts,a,a\ncoords,x,z\n', 'e.csv')).toThrow("e.csv:3: column 3 has coords 'z'");
   });
 
+  it('refuses a row with one value too many or too few, naming file and line (blank lines counted)', () => {
+    const extra = single.replace('labeled-data/v1/img2.png,3,4', 'labeled-data/v1/img2.png,99,3,4');
+    expect(() => parseLabelsCsv(extra, 'a.csv')).toThrow('a.csv:5: row has 6 fields but the coords header row has 5: 1 value(s) too many');
+    const short = single.replace('img2.png,3,4,5,6', 'img2.png,3,4,5');
+    expect(() => parseLabelsCsv(short, 'a.csv')).toThrow('a.csv:5: row has 4 fields but the coords header row has 5: 1 value(s) missing');
+    // A blank line before the row still gives the line an editor shows.
+    expect(() => parseLabelsCsv(extra.replace('coords,x,y,x,y\n', 'coords,x,y,x,y\n\n'), 'a.csv')).toThrow(/^a\.csv:6: row has 6 fields/);
+    expect(() => parseLabelsCsv(multiThreeIndex.replace('individuals,,,', 'individuals,,'), 'b.csv')).toThrow('b.csv:2: header row 2 has 10 fields');
+  });
+
+  it("says so for ';' separators and decimal commas (a European spreadsheet locale)", () => {
+    const semicolons = single.replace(/,/g, ';').replace('1.5', '1,5');
+    expect(() => parseLabelsCsv(semicolons, 'eu.csv')).toThrow(/^eu\.csv:1: fields are separated by ';', not ','/);
+    expect(() => parseLabelsCsv(single.replace('1.5', '"1,5"'), 'eu.csv')).toThrow("eu.csv:4: '1,5' is not a coordinate: it uses a decimal comma");
+  });
+
   it('writes what it reads (three index columns, empty cells for unlabelled)', () => {
     const t = parseLabelsCsv(single, 'a.csv');
     const text = labelsCsv('S', { individuals: t.individuals, bodyparts: t.bodyparts, uniqueBodyparts: [], frames: t.frames });

@@ -4,10 +4,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { loadPoseConfig, makePoseConfig, parsePoseConfig, stringifyPoseConfig, type PoseConfig } from '../config/index.ts';
-import { makeSplit, poseMetadata, readDlcSplit, readLabeledData, readProject, shuffleLayout, trainingPercent, type LabeledData, type Project, type ShuffleLayout, type Split } from '../project/index.ts';
+import { loadShuffleLabels, poseMetadata, readProject, shuffleLayout, trainingPercent, type LabelChanges, type LabeledData, type Project, type ShuffleLayout, type Split, type SplitSource } from '../project/index.ts';
 import { PoseDataset, type DatasetMode } from './dataset.ts';
 
-export type SplitSource = 'dlc-gpu' | 'deeplabcut' | 'default';
+export type { SplitSource };
 
 export interface ProjectData {
   project: Project;
@@ -19,6 +19,10 @@ export interface ProjectData {
   split: Split;
   /** Where the split came from; 'default' is the split create-dataset would make (seed 42) when none exists yet. */
   splitSource: SplitSource;
+  /** What labeled-data changed since the split was made; the frames used are always the split's. */
+  changes?: LabelChanges;
+  /** For the user: e.g. labeled-data changed since the split was made. */
+  warnings: string[];
   train: PoseDataset;
   test: PoseDataset;
 }
@@ -29,6 +33,8 @@ export interface OpenOptions {
   cacheImages?: boolean;
   /** One item per image or per annotation; by default 'top-down' when the config's method is 'td'. */
   mode?: DatasetMode;
+  /** The shuffle's pytorch_config.yaml as this run uses it (with run overrides); default: read from the file. */
+  config?: PoseConfig;
 }
 
 function isProjectConfig(path: string): boolean {
@@ -58,18 +64,6 @@ function shuffleOf(posePath: string, project: Project): { trainFraction: number;
   return { trainFraction, shuffle: Number(m[2]) };
 }
 
-function readSplit(layout: ShuffleLayout, frames: number, trainFraction: number): { split: Split; source: SplitSource } {
-  if (existsSync(layout.splitFile)) {
-    const saved = parse(readFileSync(layout.splitFile, 'utf8')) as { train_indices?: number[]; test_indices?: number[] };
-    if (!Array.isArray(saved?.train_indices) || !Array.isArray(saved?.test_indices)) {
-      throw new Error(`${layout.splitFile}: expected train_indices and test_indices lists`);
-    }
-    return { split: { train: saved.train_indices, test: saved.test_indices }, source: 'dlc-gpu' };
-  }
-  if (existsSync(layout.documentationPickle)) return { split: readDlcSplit(layout.documentationPickle), source: 'deeplabcut' };
-  return { split: makeSplit(frames, trainFraction, 42), source: 'default' };
-}
-
 /** Opens a shuffle's data from a pytorch_config.yaml or a project config.yaml. */
 export function openProjectData(configPath: string, options: OpenOptions = {}): ProjectData {
   const path = resolve(configPath);
@@ -86,7 +80,7 @@ export function openProjectData(configPath: string, options: OpenOptions = {}): 
     const layout = shuffleLayout(project, trainFraction, shuffle);
     if (existsSync(layout.poseConfig)) {
       posePath = layout.poseConfig;
-      config = loadPoseConfig(posePath);
+      config = options.config ?? loadPoseConfig(posePath);
     } else {
       const text = stringifyPoseConfig(
         makePoseConfig({
@@ -100,13 +94,13 @@ export function openProjectData(configPath: string, options: OpenOptions = {}): 
     }
   } else {
     posePath = path;
-    config = loadPoseConfig(path);
+    config = options.config ?? loadPoseConfig(path);
     project = readProject(join(projectRootOf(path, config), 'config.yaml'));
     ({ trainFraction, shuffle } = shuffleOf(path, project));
   }
   const layout = shuffleLayout(project, trainFraction, shuffle);
-  const labels = readLabeledData(project, { checkImages: false });
-  const { split, source } = readSplit(layout, labels.frames.length, trainFraction);
+  // The split's own frames (training-datasets/), checked against the split and compared with labeled-data.
+  const { labels, split, splitSource: source, changes, warnings } = loadShuffleLabels(project, layout, trainFraction, shuffle);
   const mode = options.mode ?? (config.method === 'td' ? 'top-down' : 'bottom-up');
   const common = { root: project.root, labels, bboxMargin: config.data.bbox_margin, cacheImages: options.cacheImages, mode };
   return {
@@ -117,6 +111,8 @@ export function openProjectData(configPath: string, options: OpenOptions = {}): 
     layout,
     split,
     splitSource: source,
+    changes,
+    warnings,
     train: new PoseDataset({ ...common, indices: split.train }),
     test: new PoseDataset({ ...common, indices: split.test }),
   };

@@ -1,15 +1,19 @@
 // create-dataset: merged labels, a reproducible split and a pytorch_config.yaml for one shuffle, written
 // in DeepLabCut's layout. Every file is written atomically and an existing pose config is never overwritten.
 import { existsSync, readFileSync } from 'node:fs';
-import { Document, isSeq, parse, stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { makePoseConfig } from '../config/defaults.ts';
 import { parsePoseConfig, stringifyPoseConfig } from '../config/load.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 import { readDlcSplit } from './dlc-split.ts';
-import { readLabeledData, type LabeledData } from './labeled-data.ts';
+import { readLabeledData, readLabelsFile, type LabeledData } from './labeled-data.ts';
+import { LabelsError, type LabeledFrame } from './labels-csv.ts';
 import { labelsCsv } from './labels-writer.ts';
 import { shuffleLayout, type ShuffleLayout } from './layout.ts';
 import type { Project } from './project-config.ts';
+import { recreateHint } from './shuffle-labels.ts';
+import { checkSplitFrames, describeChanges, diffLabels, hasChanges, type LabelChanges } from './split-check.ts';
+import { frameName, readSplitFile, splitFileText, type SplitRecord } from './split-file.ts';
 import { makeSplit, type Split } from './split.ts';
 
 /** The `metadata` block of a shuffle's pytorch_config.yaml, from the project. */
@@ -40,44 +44,73 @@ export interface CreatedDataset {
   /** Where the split came from: a DeepLabCut pickle, an earlier dlc-gpu split file, or a new seeded split. */
   splitSource: 'deeplabcut' | 'dlc-gpu' | 'new';
   frames: number;
+  /** What changed in labeled-data since the earlier split was made (when there was one to compare with). */
+  changes?: LabelChanges;
+  /** An earlier split whose frames are no longer the labelled ones was replaced by a new split (--overwrite). */
+  replacedSplit?: string;
 }
 
-function existingSplit(layout: ShuffleLayout): { split: Split; source: CreatedDataset['splitSource'] } | undefined {
+interface FoundSplit {
+  split: SplitRecord;
+  source: 'deeplabcut' | 'dlc-gpu';
+  file: string;
+}
+
+/** The split an earlier create-dataset (ours, preferred: it may have replaced DeepLabCut's) or DeepLabCut made. */
+function existingSplit(layout: ShuffleLayout): FoundSplit | undefined {
+  if (existsSync(layout.splitFile)) return { split: readSplitFile(layout.splitFile), source: 'dlc-gpu', file: layout.splitFile };
   if (existsSync(layout.documentationPickle)) {
-    return { split: readDlcSplit(layout.documentationPickle), source: 'deeplabcut' };
-  }
-  if (existsSync(layout.splitFile)) {
-    const saved = parse(readFileSync(layout.splitFile, 'utf8')) as { train_indices: number[]; test_indices: number[] };
-    return { split: { train: saved.train_indices, test: saved.test_indices }, source: 'dlc-gpu' };
+    return { split: readDlcSplit(layout.documentationPickle), source: 'deeplabcut', file: layout.documentationPickle };
   }
   return undefined;
 }
 
-function checkSplit(split: Split, frames: number, from: string): void {
-  const all = [...split.train, ...split.test];
-  if (all.some((i) => i >= frames) || new Set(all).size !== all.length) {
-    throw new Error(`${from}: the split refers to ${all.length} distinct frames 0..${Math.max(...all)}, but the project has ${frames} labelled frames`);
+/** The frames an earlier split indexes: the merged labels written with it, when they are still there and readable. */
+function earlierFrames(project: Project, layout: ShuffleLayout): LabeledFrame[] | undefined {
+  if (!existsSync(layout.mergedLabelsCsv)) return undefined;
+  try {
+    return readLabelsFile(project, layout.mergedLabelsCsv, { checkImages: false }).frames;
+  } catch {
+    return undefined;
   }
 }
 
-function splitFileText(split: Split, data: LabeledData, options: CreateDatasetOptions, source: string): string {
-  const name = (i: number) => data.frames[i]!.path.join('/');
-  const header =
-    `# Train/test split for this shuffle, written by dlc-gpu create-dataset (${source}).\n` +
-    '# Indices are row positions in the merged CollectedData file beside this one (sorted by image path).\n';
-  const doc = new Document({
-    train_fraction: options.trainFraction,
-    seed: source === 'new seeded split' ? options.seed : null,
-    num_frames: data.frames.length,
-    train_indices: split.train,
-    test_indices: split.test,
-    test_images: split.test.map(name),
-  });
-  for (const key of ['train_indices', 'test_indices']) {
-    const node = doc.get(key, true);
-    if (isSeq(node)) node.flow = true;
+interface Reuse {
+  split: Split;
+  changes?: LabelChanges;
+  /** Set when the earlier split cannot be kept: it names frames that are no longer the labelled ones. */
+  drift?: string;
+}
+
+/**
+ * Keeps an earlier split by image name, so its train and test frames stay train and test even when rows
+ * move; when frames were added or removed since, the split no longer covers the labelled frames.
+ */
+function reuseSplit(found: FoundSplit, then: LabeledFrame[] | undefined, data: LabeledData, fix: string): Reuse {
+  const { split } = found;
+  let trainNames = split.trainImages;
+  let testNames = split.testImages;
+  if (then) {
+    checkSplitFrames(split, then, found.file, 'the merged labels beside it', fix);
+    trainNames ??= split.train.map((i) => frameName(then[i]!));
+    testNames ??= split.test.map((i) => frameName(then[i]!));
   }
-  return header + doc.toString({ lineWidth: 100 });
+  const index = new Map(data.frames.map((f, i) => [frameName(f), i]));
+  if (!trainNames || !testNames) {
+    // Names unknown (a DeepLabCut pickle without its merged CSV): the indices are all there is to check.
+    checkSplitFrames(split, data.frames, found.file, 'labeled-data', fix);
+    return { split: { train: split.train, test: split.test } };
+  }
+  const named = new Set([...trainNames, ...testNames]);
+  const changes = then
+    ? diffLabels(then, data.frames)
+    : { added: [...index.keys()].filter((n) => !named.has(n)), removed: [...named].filter((n) => !index.has(n)), relabelled: [] };
+  if (changes.added.length || changes.removed.length) return { split, changes, drift: describeChanges(changes) };
+  const byValue = (a: number, b: number) => a - b;
+  return {
+    split: { train: trainNames.map((n) => index.get(n)!).sort(byValue), test: testNames.map((n) => index.get(n)!).sort(byValue) },
+    changes: hasChanges(changes) ? changes : undefined,
+  };
 }
 
 function updateDatasetMetadata(layout: ShuffleLayout, options: CreateDatasetOptions): void {
@@ -119,15 +152,31 @@ export function createDataset(project: Project, options: CreateDatasetOptions): 
   parsePoseConfig(configText, layout.poseConfig);
 
   const found = existingSplit(layout);
-  const split = found?.split ?? makeSplit(data.frames.length, options.trainFraction, options.seed);
-  const source = found?.source ?? 'new';
-  checkSplit(split, data.frames.length, found ? (source === 'deeplabcut' ? layout.documentationPickle : layout.splitFile) : 'split');
+  let split: Split | undefined;
+  let source: CreatedDataset['splitSource'] = 'new';
+  let changes: LabelChanges | undefined;
+  let replacedSplit: string | undefined;
+  if (found) {
+    const reuse = reuseSplit(found, earlierFrames(project, layout), data, recreateHint(project, options.shuffle, options.trainFraction));
+    changes = reuse.changes;
+    if (!reuse.drift) [split, source] = [reuse.split, found.source];
+    else if (!options.overwrite) {
+      throw new LabelsError(found.file, `labeled-data has changed since this split was made: ${reuse.drift}; pass --overwrite to make a new split from the current labels (or --shuffle N for a new shuffle)`);
+    } else replacedSplit = found.file;
+  }
+  split ??= makeSplit(data.frames.length, options.trainFraction, options.seed);
+  if (split.train.length === 0 || split.test.length === 0) {
+    const n = data.frames.length;
+    const which = split.train.length === 0 ? 'no train frame' : 'no test frame';
+    const range = n < 2 ? 'label at least 2 frames' : `choose --train-fraction of at least ${(Math.ceil((1000 * 1) / n) / 1000).toFixed(3)} and at most ${(Math.floor((1000 * (n - 1)) / n) / 1000).toFixed(3)}`;
+    throw new LabelsError(project.configPath, `a train fraction of ${options.trainFraction} leaves ${which} of the ${n} labelled frames: ${range}`);
+  }
 
   writeFileAtomic(layout.mergedLabelsCsv, labelsCsv(project.scorer, data));
   const sourceText = { deeplabcut: 'indices reused from DeepLabCut', 'dlc-gpu': 'indices reused from an earlier run', new: 'new seeded split' }[source];
-  writeFileAtomic(layout.splitFile, splitFileText(split, data, options, sourceText));
+  writeFileAtomic(layout.splitFile, splitFileText(split, data.frames, { trainFraction: options.trainFraction, seed: source === 'new' ? options.seed : null, source: sourceText }));
   updateDatasetMetadata(layout, options);
   writeFileAtomic(layout.testPoseCfg, testPoseCfg(project, options.netType, layout));
   writeFileAtomic(layout.poseConfig, configText);
-  return { layout, split, splitSource: source, frames: data.frames.length };
+  return { layout, split, splitSource: source, frames: data.frames.length, changes, replacedSplit };
 }

@@ -1,6 +1,6 @@
 // `dlc-gpu create-dataset`: a shuffle's split and pytorch_config.yaml from a DeepLabCut project.
 import { AVAILABLE_NET_TYPES, ConfigError, DETECTOR_TYPES } from '../../config/index.ts';
-import { createDataset, LabelsError, readProject } from '../../project/index.ts';
+import { createDataset, describeChanges, LabelsError, readProject } from '../../project/index.ts';
 import { CliError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
 
@@ -54,15 +54,28 @@ export const createDatasetCommand: Command = {
       const trainFraction = fractionText === undefined ? project.trainingFractions[0]! : Number(fractionText);
       if (!(trainFraction > 0 && trainFraction < 1)) throw new CliError(`--train-fraction must be between 0 and 1, got '${fractionText}'`, 2);
       const netType = flags.get('--net-type') ?? project.defaultNetType ?? 'resnet_50';
+      if (!(AVAILABLE_NET_TYPES as readonly string[]).includes(netType)) {
+        const from = flags.has('--net-type') ? '--net-type' : `${project.configPath}: default_net_type`;
+        throw new CliError(`${from}: unknown net type '${netType}'; available: ${AVAILABLE_NET_TYPES.join(', ')}`, 2);
+      }
+      const detector = flags.get('--detector');
+      if (detector !== undefined && !(DETECTOR_TYPES as readonly string[]).includes(detector.toLowerCase())) {
+        throw new CliError(`--detector: unknown detector '${detector}'; available: ${DETECTOR_TYPES.join(', ')}`, 2);
+      }
       const result = createDataset(project, {
         shuffle: integer(flags, '--shuffle', 1, 0),
         seed: integer(flags, '--seed', 42, 0),
         netType,
-        detector: flags.get('--detector'),
+        detector,
         trainFraction,
         overwrite,
       });
       const origin = { deeplabcut: 'reused from DeepLabCut', 'dlc-gpu': 'reused from an earlier run', new: 'new' }[result.splitSource];
+      if (result.replacedSplit && result.changes) {
+        process.stderr.write(`labeled-data has changed since the earlier split (${result.replacedSplit}) was made: ${describeChanges(result.changes)}; made a new split\n`);
+      } else if (result.changes) {
+        process.stderr.write(`the split is kept; labels changed since it was made: ${describeChanges(result.changes)}\n`);
+      }
       process.stdout.write(
         `${result.layout.name}: ${result.frames} frames, ${result.split.train.length} train / ${result.split.test.length} test (split ${origin})\n` +
           `  split:  ${result.layout.splitFile}\n  config: ${result.layout.poseConfig}\n`,

@@ -62,6 +62,7 @@ async function preview(args: string[]): Promise<number> {
     if (err instanceof ConfigError || err instanceof LabelsError || err instanceof ImageError) throw new CliError(err.message, 1);
     throw new CliError((err as Error).message, 1);
   }
+  for (const w of data.warnings) process.stderr.write(`Warning: ${w}\n`);
   const seed = int(flags, '--seed', data.config.train_settings.seed, -(2 ** 31));
   const dataset = split === 'train' ? data.train : data.test;
   if (dataset.length === 0) throw new CliError(`the ${split} split has no images`, 1);

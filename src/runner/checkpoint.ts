@@ -14,6 +14,11 @@ export interface SnapshotMetadata {
   metrics: Record<string, number>;
   /** `train.total_loss`, `eval.bodypart_heatmap`, ... */
   losses: Record<string, number>;
+  /**
+   * dlc-gpu only: the `key.path=value` overrides the run trained with (pytorch_config.yaml does not hold
+   * them), so evaluate and predict rebuild the model the snapshot was trained as. DeepLabCut ignores the key.
+   */
+  overrides?: string[];
 }
 
 export interface SnapshotContents {
@@ -81,7 +86,12 @@ export function snapshotObject(c: SnapshotContents): Record<string, unknown> {
   for (const [k, e] of c.model) model.set(k, hostTensor(e));
   const floats = (r: Record<string, number>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, pyFloat(v)]));
   const obj: Record<string, unknown> = {
-    metadata: { epoch: c.metadata.epoch, metrics: floats(c.metadata.metrics), losses: floats(c.metadata.losses) },
+    metadata: {
+      epoch: c.metadata.epoch,
+      metrics: floats(c.metadata.metrics),
+      losses: floats(c.metadata.losses),
+      ...(c.metadata.overrides?.length ? { overrides: [...c.metadata.overrides] } : {}),
+    },
     model,
   };
   if (c.optimizer) obj.optimizer = optimizerState(c.optimizer);
@@ -152,6 +162,8 @@ export function readSnapshot(path: string): SnapshotContents {
     metrics: numberRecord(get(meta, 'metrics')),
     losses: numberRecord(get(meta, 'losses')),
   };
+  const overrides = get(meta, 'overrides');
+  if (Array.isArray(overrides) && overrides.every((o) => typeof o === 'string')) metadata.overrides = overrides as string[];
   const out: SnapshotContents = { metadata, model };
   const opt = get(raw, 'optimizer');
   if (opt !== undefined && opt !== null) {

@@ -139,6 +139,19 @@ export class ConsoleLog implements LogSink {
     if (this.file) appendFileSync(this.file, message.split('\n').map((l) => `${timestamp()} - INFO - ${l}\n`).join(''));
   }
 
+  /** An ERROR line in train.txt only: the command line prints the error to the terminal itself. */
+  error(message: string): void {
+    if (this.barShown) this.endProgress();
+    if (this.file) appendFileSync(this.file, message.split('\n').map((l) => `${timestamp()} - ERROR - ${l}\n`).join(''));
+  }
+
+  /** A WARNING line: to stderr (stdout stays the log) and train.txt. */
+  warn(message: string): void {
+    if (this.barShown) this.endProgress();
+    process.stderr.write(`Warning: ${message}\n`);
+    if (this.file) appendFileSync(this.file, message.split('\n').map((l) => `${timestamp()} - WARNING - ${l}\n`).join(''));
+  }
+
   progress(p: Progress): void {
     if (!this.tty) return;
     this.out.write(`\r${progressBar(p)}\x1b[K`);

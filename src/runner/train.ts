@@ -45,6 +45,8 @@ export interface PoseTrainingOptions {
   maxStepsPerEpoch?: number;
   /** Evaluate on at most this many test images (tests). */
   maxEvalImages?: number;
+  /** The run's config overrides (`key.path=value`), recorded in every snapshot's metadata. */
+  overrides?: readonly string[];
   log?: LogSink;
   /** Install SIGINT/SIGTERM handlers for the run (default true). */
   handleSignals?: boolean;
@@ -211,7 +213,7 @@ export class PoseTrainingRunner {
 
   private async contents(epoch: number): Promise<SnapshotContents> {
     return {
-      metadata: { epoch, metrics: { ...this.metrics }, losses: { ...this.losses } },
+      metadata: { epoch, metrics: { ...this.metrics }, losses: { ...this.losses }, ...(this.options.overrides?.length ? { overrides: [...this.options.overrides] } : {}) },
       model: await this.model.stateDict(),
       optimizer: this.config.runner.snapshots.save_optimizer_state ? await this.optimizer.stateDict() : undefined,
       scheduler: this.scheduler ? this.scheduler.stateDict() : undefined,

@@ -3,7 +3,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 import { readTorchFile } from '../../src/io/index.ts';
 import { HAS_OPENFIELD } from '../project/openfield.ts';
 import { cleanup, cli, copyProject, POSE_CONFIG, SHUFFLE_DIR, TINY_SETS } from './helpers.ts';
@@ -15,6 +14,7 @@ describe.skipIf(!HAS_OPENFIELD)('dlc-gpu train / evaluate / predict', () => {
     const dir = copyProject();
     const made = cli('create-dataset', join(dir, 'config.yaml'));
     expect(made.code, made.stderr).toBe(0);
+    const configText = readFileSync(join(dir, POSE_CONFIG), 'utf8');
 
     const t0 = Date.now();
     const trained = cli(
@@ -26,10 +26,8 @@ describe.skipIf(!HAS_OPENFIELD)('dlc-gpu train / evaluate / predict', () => {
     expect(trained.stdout).toMatch(/Number of iterations: 1, loss: \d/);
     expect(trained.stdout).toMatch(/Epoch 2\/2 \(lr=[\d.e-]+\), train loss \d/);
 
-    // Overrides were written back to pytorch_config.yaml.
-    const cfg = parse(readFileSync(join(dir, POSE_CONFIG), 'utf8'));
-    expect(cfg.train_settings).toMatchObject({ epochs: 2, batch_size: 2 });
-    expect(cfg.model.backbone.model_name).toBe('resnet18');
+    // Overrides apply to the run only (recorded in train.txt and the snapshots), not to pytorch_config.yaml.
+    expect(readFileSync(join(dir, POSE_CONFIG), 'utf8')).toBe(configText);
 
     const train = join(dir, SHUFFLE_DIR, 'train');
     const snaps = readdirSync(train).filter((f) => f.endsWith('.pt')).sort();

@@ -3,7 +3,7 @@
 // (rounded to 2 decimals), written to evaluation-results-pytorch/iteration-<i>/<shuffle folder>/ as
 // <scorer>-results.csv and <scorer>.csv (predictions per labelled image), and the cumulative
 // ../CombinedEvaluation-results.csv.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { openProjectData } from '../../data/index.ts';
 import { AugmentationPipeline } from '../../data/index.ts';
@@ -17,7 +17,8 @@ import { dlcNetName, predictionsCsv, snapshotUid } from '../../runner/prediction
 import { listSnapshots } from '../../runner/snapshots.ts';
 import { CliError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
-import { intFlag, parseArgs, poseConfigPath, userError } from './train.ts';
+import { snapshotConfig } from '../overrides.ts';
+import { intFlag, parseArgs, poseConfigPath, printWarnings, userError } from './train.ts';
 
 const usage = `Usage: dlc-gpu evaluate <project>/config.yaml [options]
        dlc-gpu evaluate <model folder>/train/pytorch_config.yaml [options]
@@ -43,6 +44,8 @@ export function chooseSnapshot(trainDir: string, which: string | undefined): str
   if (which && which !== 'best' && which !== 'last') {
     const p = resolve(which);
     if (!existsSync(p)) throw new CliError(`${p}: snapshot does not exist`, 1);
+    // A folder (a train/ folder) means its snapshot as predict takes it: the best if there is one, else the last.
+    if (statSync(p).isDirectory()) return chooseSnapshot(p, undefined);
     return p;
   }
   const all = listSnapshots(trainDir);
@@ -85,10 +88,14 @@ export const evaluateCommand: Command = {
     if (pcArg !== undefined && !(pcArg >= 0 && pcArg <= 1)) throw new CliError(`--pcutoff must be between 0 and 1, got '${pcText}'`, 2);
     const file = poseConfigPath(positional[0]!, shuffle);
     try {
-      const data = openProjectData(file);
-      const cfg = data.config;
       const trainDir = dirname(file);
       const snapshot = chooseSnapshot(trainDir, flags.get('--snapshot'));
+      // The model as the snapshot was trained: pytorch_config.yaml plus the run's recorded overrides.
+      const trained = snapshotConfig(file, snapshot);
+      if (trained.applied.length) process.stdout.write(`Using the overrides ${snapshot} was trained with: ${trained.applied.join(', ')}\n`);
+      const data = openProjectData(file, { config: trained.config });
+      printWarnings(data.warnings);
+      const cfg = data.config;
       await init({ device: flags.get('--device') ?? cfg.device ?? 'auto' }).catch((e: Error) => {
         throw new CliError(e.message, 1);
       });

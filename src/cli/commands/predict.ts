@@ -1,8 +1,7 @@
 // `dlc-gpu predict`: runs a trained snapshot on an image or a folder of images and writes the
 // predictions as a CSV in DeepLabCut's layout (scorer / bodyparts / x, y, likelihood), one row per image.
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
-import { loadPoseConfig } from '../../config/index.ts';
 import { AugmentationPipeline } from '../../data/index.ts';
 import { init } from '../../index.ts';
 import { ImageError, readImage } from '../../io/image.ts';
@@ -11,16 +10,35 @@ import { dlcNetName, predictionsCsv, snapshotUid, type PredictionRow } from '../
 import { listSnapshots } from '../../runner/snapshots.ts';
 import { CliError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
+import { snapshotConfig } from '../overrides.ts';
 import { parseArgs, userError } from './train.ts';
 
 const usage = `Usage: dlc-gpu predict <snapshot.pt | model train/ folder> <image | folder of images> [options]
   --out DIR        where to write the CSV (default: the image's folder, or the folder given)
   --device D       auto | cpu | cuda | mps | gpu
 The model's pytorch_config.yaml must be in the snapshot's folder. A train/ folder uses its best snapshot
-if there is one, else its last. Images: .png, .jpg, .jpeg (8-bit). Writes image_predictions_<scorer>.csv
+if there is one, else its last. Images: .png, .jpg, .jpeg (8-bit); other files are skipped (and counted). An image that cannot be read is
+listed at the end and the exit code is 1; the others still get their rows. Writes image_predictions_<scorer>.csv
 with DeepLabCut's header rows (scorer, bodyparts, coords x/y/likelihood), coordinates in image pixels.`;
 
 const IMAGE_EXT = new Set(['.png', '.jpg', '.jpeg']);
+
+function skippedText(names: string[]): string {
+  const types = [...new Set(names.map((n) => extname(n).toLowerCase() || '(no extension)'))].sort();
+  return `${names.length} file${names.length === 1 ? '' : 's'} of unsupported types (${types.join(', ')})`;
+}
+
+/** Creates the folder and writes a probe file in it, so an unwritable --out fails before predicting. */
+function checkWritable(dir: string): void {
+  const probe = join(dir, `.dlc-gpu-write-test-${process.pid}`);
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(probe, '');
+    rmSync(probe);
+  } catch (err) {
+    throw new CliError(`cannot write predictions to ${dir}: ${(err as Error).message}; pass --out with a folder you can write`, 1);
+  }
+}
 
 export const predictCommand: Command = {
   summary: 'Predict keypoints on images with a trained snapshot (CSV in DeepLabCut layout)',
@@ -40,13 +58,19 @@ export const predictCommand: Command = {
     if (!existsSync(configPath)) throw new CliError(`${configPath}: not found (the model's pytorch_config.yaml must be beside the snapshot)`, 1);
     if (!existsSync(input)) throw new CliError(`${input}: does not exist`, 1);
     const isDir = statSync(input).isDirectory();
-    const images = isDir
-      ? readdirSync(input).filter((f) => IMAGE_EXT.has(extname(f).toLowerCase())).sort().map((f) => join(input, f))
-      : [input];
-    if (!images.length) throw new CliError(`${input}: no .png/.jpg/.jpeg images in this folder`, 1);
+    const files = isDir ? readdirSync(input, { withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name) : [];
+    const images = isDir ? files.filter((f) => IMAGE_EXT.has(extname(f).toLowerCase())).sort().map((f) => join(input, f)) : [input];
+    const skipped = files.filter((f) => !IMAGE_EXT.has(extname(f).toLowerCase()));
+    if (!images.length) throw new CliError(`${input}: no .png/.jpg/.jpeg images in this folder${skipped.length ? ` (${skippedText(skipped)})` : ''}`, 1);
+    if (skipped.length) process.stderr.write(`Skipping ${skippedText(skipped)} in ${input}\n`);
     const outDir = resolve(flags.get('--out') ?? (isDir ? input : dirname(input)));
+    // Before any work: a folder that cannot be written would otherwise fail after every image was predicted.
+    checkWritable(outDir);
     try {
-      const cfg = loadPoseConfig(configPath);
+      // The model as the snapshot was trained: pytorch_config.yaml plus the run's recorded overrides.
+      const trained = snapshotConfig(configPath, snapshot);
+      if (trained.applied.length) process.stdout.write(`Using the overrides ${snapshot} was trained with: ${trained.applied.join(', ')}\n`);
+      const cfg = trained.config;
       await init({ device: flags.get('--device') ?? cfg.device ?? 'auto' }).catch((e: Error) => {
         throw new CliError(e.message, 1);
       });
@@ -54,13 +78,24 @@ export const predictCommand: Command = {
       const { model } = loadPoseModel(cfg, snapshot);
       const pipeline = new AugmentationPipeline(cfg.data.inference);
       const rows: PredictionRow[] = [];
+      const failed: string[] = [];
       for (const path of images) {
-        const image = readImage(path);
+        let image;
+        try {
+          image = readImage(path);
+        } catch (err) {
+          // One unreadable image does not cost the others: it is listed at the end and the exit code is 1.
+          if (!(err instanceof ImageError)) throw err;
+          failed.push(err.message);
+          process.stderr.write(`${err.message} (skipped)\n`);
+          continue;
+        }
         const poses = await predictImage(model, pipeline, path, image, cfg.metadata.bodyparts.length, cfg.metadata.unique_bodyparts.length);
         rows.push({ index: [isDir ? relative(input, path) : basename(path)], poses });
         process.stdout.write(`${path}\n`);
       }
       model.dispose();
+      if (!rows.length) throw new CliError(`no image could be read:\n  ${failed.join('\n  ')}`, 1);
       const modelFolder = basename(dirname(dirname(snapshot)));
       const m = /^(.*)-trainset\d+shuffle(\d+)$/.exec(modelFolder);
       const scorer = `DLC_${dlcNetName(cfg.net_type ?? 'model')}_${m ? `${m[1]}shuffle${m[2]}_` : ''}snapshot_${snapshotUid(snapshot, cfg.runner.snapshot_prefix ?? 'snapshot')}`;
@@ -68,6 +103,10 @@ export const predictCommand: Command = {
       const out = join(outDir, `image_predictions_${scorer}.csv`);
       writeFileAtomic(out, predictionsCsv(scorer, cfg.metadata.bodyparts, null, rows));
       process.stdout.write(`Predictions for ${rows.length} image${rows.length === 1 ? '' : 's'}: ${out}\n`);
+      if (failed.length) {
+        process.stderr.write(`dlc-gpu predict: ${failed.length} of ${images.length} images could not be read and have no row:\n  ${failed.join('\n  ')}\n`);
+        return 1;
+      }
       return 0;
     } catch (err) {
       if (err instanceof ImageError) throw new CliError(err.message, 1);

@@ -1,21 +1,25 @@
 // `dlc-gpu train`: DeepLabCut's train_network for one shuffle, from a project config.yaml or a
-// shuffle's pytorch_config.yaml. Overrides (--epochs, --batch-size, --device, --set) are written back
-// to pytorch_config.yaml before training, as DeepLabCut does.
+// shuffle's pytorch_config.yaml. Overrides (--epochs, --batch-size, --device, --set) apply to this run only
+// (src/cli/overrides.ts); they are recorded in train.txt and in every snapshot, and written to
+// pytorch_config.yaml only with --save-overrides. One run per shuffle: train/train.lock holds the process id.
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { parse, parseDocument } from 'yaml';
-import { ConfigError, parseDotPath, parsePoseConfig, parseValue, setIn, usesFlushSequences } from '../../config/index.ts';
+import { dirname, join, resolve } from 'node:path';
+import { parse } from 'yaml';
+import { ConfigError } from '../../config/index.ts';
 import { openProjectData } from '../../data/index.ts';
 import { init } from '../../index.ts';
 import { ImageError } from '../../io/image.ts';
 import { PretrainedError } from '../../models/backbones/pretrained.ts';
 import { StateDictError } from '../../nn/module.ts';
 import { LabelsError, readProject, shuffleLayout, writeFileAtomic } from '../../project/index.ts';
+import { acquireRunLock, LockedError, type RunLock } from '../../project/run-lock.ts';
 import { SnapshotError } from '../../runner/checkpoint.ts';
+import { ConsoleLog } from '../../runner/logging.ts';
 import type { PoseTrainingRunner } from '../../runner/train.ts';
 import { CliError } from '../cli-error.ts';
 import { gpuAdvice } from '../gpu-advice.ts';
 import type { Command } from '../command.ts';
+import { applyOverrides, override, parseSet, type Override } from '../overrides.ts';
 
 const usage = `Usage: dlc-gpu train <project>/config.yaml [options]
        dlc-gpu train <model folder>/train/pytorch_config.yaml [options]
@@ -26,9 +30,12 @@ const usage = `Usage: dlc-gpu train <project>/config.yaml [options]
   --snapshot PATH        resume from this snapshot (.pt) or train/ folder (its latest snapshot);
                          default: the config's resume_training_from
   --set key.path=value   set any pytorch_config.yaml key (repeatable), e.g. --set runner.optimizer.params.lr=1e-4
+  --save-overrides       also write --epochs/--batch-size/--device/--set into pytorch_config.yaml; without it they
+                         apply to this run only (recorded in train.txt and in each snapshot's metadata)
   --steps-per-epoch N    stop each epoch after N steps (quick runs, tests)
   --eval-images N        evaluate on at most N test images (quick runs, tests)
 Writes snapshot-NNN.pt / snapshot-best-NNN.pt, learning_stats.csv and train.txt in the model's train/ folder.
+One run per shuffle: a second train on a shuffle in use refuses, naming the running process (train/train.lock).
 Ctrl-C (SIGINT) or SIGTERM finishes the current step, writes a snapshot and exits with 130.
 Exit codes: 0 done, 1 failure (bad config, data or a non-finite loss), 2 bad usage, 130 interrupted.`;
 
@@ -98,65 +105,66 @@ export function poseConfigPath(input: string, shuffle: number | undefined): stri
   return layout.poseConfig;
 }
 
-/** Applies key.path=value edits to a pytorch_config.yaml (validated first; nothing written when invalid). */
-function applyOverrides(file: string, assignments: [string, unknown][]): void {
-  if (!assignments.length) return;
-  const text = readFileSync(file, 'utf8');
-  const doc = parseDocument(text, { version: '1.2' });
-  if (doc.errors.length > 0) throw new CliError(`${file}: malformed YAML: ${doc.errors[0]!.message.split('\n')[0]}`);
-  for (const [key, value] of assignments) {
-    try {
-      setIn(doc, parseDotPath(key), value);
-    } catch (err) {
-      throw new CliError(`${file}: ${key}: ${(err as Error).message}`, 2);
-    }
+/** Library errors about the user's files as CLI errors (exit 1, no stack); anything else as it is. */
+export function asUserError(err: unknown): unknown {
+  if (err instanceof CliError) return err;
+  if (err instanceof ConfigError || err instanceof LabelsError || err instanceof ImageError || err instanceof SnapshotError || err instanceof StateDictError || err instanceof PretrainedError) {
+    return new CliError(err.message, 1);
   }
-  const edited = doc.toString({ indentSeq: !usesFlushSequences(text), lineWidth: 0 });
-  try {
-    parsePoseConfig(edited, file);
-  } catch (err) {
-    if (err instanceof ConfigError) throw new CliError(`the overrides would make the config invalid (not written):\n${err.message}`, 1);
-    throw err;
-  }
-  writeFileAtomic(file, edited);
+  return err;
 }
 
 /** Turns library errors about the user's files into CLI errors (exit 1, no stack). */
 export function userError(err: unknown): never {
-  if (err instanceof CliError) throw err;
-  if (err instanceof ConfigError || err instanceof LabelsError || err instanceof ImageError || err instanceof SnapshotError || err instanceof StateDictError || err instanceof PretrainedError) {
-    throw new CliError(err.message, 1);
-  }
-  throw err;
+  throw asUserError(err);
+}
+
+/** Prints what the user should know, e.g. labeled-data changed since the split was made. */
+export function printWarnings(warnings: readonly string[]): void {
+  for (const w of warnings) process.stderr.write(`Warning: ${w}\n`);
 }
 
 export const trainCommand: Command = {
   summary: 'Train a pose model for one shuffle (writes snapshots and learning_stats.csv)',
   usage,
   async run(args) {
-    const { positional, flags, sets } = parseArgs(args, VALUE_FLAGS, usage);
+    const { positional, flags, sets } = parseArgs(args, VALUE_FLAGS, usage, ['--save-overrides']);
     if (positional.length !== 1) throw new CliError(`expected one config file (project config.yaml or pytorch_config.yaml)\n\n${usage}`, 2);
     const shuffle = intFlag(flags, '--shuffle', 0);
     const epochs = intFlag(flags, '--epochs', 1);
     const batchSize = intFlag(flags, '--batch-size', 1);
     const stepsPerEpoch = intFlag(flags, '--steps-per-epoch', 1);
     const evalImages = intFlag(flags, '--eval-images', 1);
-    const overrides: [string, unknown][] = [];
-    if (epochs !== undefined) overrides.push(['train_settings.epochs', epochs]);
-    if (batchSize !== undefined) overrides.push(['train_settings.batch_size', batchSize]);
-    if (flags.has('--device')) overrides.push(['device', flags.get('--device')!]);
-    for (const s of sets) {
-      const eq = s.indexOf('=');
-      if (eq <= 0) throw new CliError(`--set '${s}' is not key.path=value`, 2);
-      overrides.push([s.slice(0, eq), parseValue(s.slice(eq + 1))]);
-    }
+    const overrides: Override[] = [];
+    if (epochs !== undefined) overrides.push(override('train_settings.epochs', String(epochs)));
+    if (batchSize !== undefined) overrides.push(override('train_settings.batch_size', String(batchSize)));
+    if (flags.has('--device')) overrides.push(override('device', flags.get('--device')!));
+    for (const s of sets) overrides.push(parseSet(s));
     const file = poseConfigPath(positional[0]!, shuffle);
-    let runner: PoseTrainingRunner;
-    let config: Parameters<typeof gpuAdvice>[1] = null;
+    // Validated in memory first: a bad override stops here, with nothing written and no lock taken.
+    const overridden = applyOverrides(file, overrides);
+    const trainDir = dirname(file);
+    let lock: RunLock;
     try {
-      applyOverrides(file, overrides);
-      const data = openProjectData(file);
-      config = data.config;
+      lock = acquireRunLock(trainDir, ['dlc-gpu', 'train', ...args].join(' '));
+    } catch (err) {
+      if (err instanceof LockedError) throw new CliError(err.message, 1);
+      throw err;
+    }
+    const log = new ConsoleLog(join(trainDir, 'train.txt'));
+    let runner: PoseTrainingRunner | undefined;
+    const config: Parameters<typeof gpuAdvice>[1] = overridden.config;
+    try {
+      if (lock.cleared) log.info(`Cleared a stale lock left by process ${lock.cleared.pid} (started ${lock.cleared.started}; it is no longer running)`);
+      const texts = overrides.map((o) => o.text);
+      if (flags.has('--save-overrides') && overrides.length) {
+        writeFileAtomic(file, overridden.text);
+        log.info(`Overrides saved to ${file}: ${texts.join(', ')}`);
+      } else if (overrides.length) {
+        log.info(`Overrides for this run (${file} is unchanged; --save-overrides writes them): ${texts.join(', ')}`);
+      }
+      const data = openProjectData(file, { config: overridden.config });
+      for (const w of data.warnings) log.warn(w);
       if (data.train.length === 0) throw new CliError(`${data.layout.splitFile}: the train split has no images`, 1);
       await init({ device: data.config.device ?? 'auto' }).catch((e: Error) => {
         throw new CliError(e.message, 1);
@@ -166,28 +174,30 @@ export const trainCommand: Command = {
       const { PoseTrainingRunner } = await import('../../runner/train.ts');
       runner = new PoseTrainingRunner({
         config: data.config,
-        trainDir: resolve(file, '..'),
+        trainDir,
         train: data.train,
         test: data.test,
         pcutoff: data.project.pcutoff,
         snapshot: snapshot === undefined ? undefined : resolve(snapshot),
         maxStepsPerEpoch: stepsPerEpoch,
         maxEvalImages: evalImages,
+        overrides: texts,
+        log,
       });
+      const result = await runner.fit();
+      if (result.status === 'interrupted') return 130;
+      if (result.status === 'diverged') {
+        process.stderr.write(`dlc-gpu train: ${result.message}\n`);
+        return 1;
+      }
+      return 0;
     } catch (err) {
-      userError(gpuAdvice(err, config));
+      const e = asUserError(gpuAdvice(err, config, runner?.snapshotsWritten ?? []));
+      // train.txt says how the run ended, not only the terminal.
+      log.error(`Training ended with an error: ${(e as Error).message ?? String(e)}`);
+      throw e;
+    } finally {
+      lock.release();
     }
-    let result;
-    try {
-      result = await runner.fit();
-    } catch (err) {
-      userError(gpuAdvice(err, config, runner.snapshotsWritten));
-    }
-    if (result.status === 'interrupted') return 130;
-    if (result.status === 'diverged') {
-      process.stderr.write(`dlc-gpu train: ${result.message}\n`);
-      return 1;
-    }
-    return 0;
   },
 };

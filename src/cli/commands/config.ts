@@ -1,6 +1,6 @@
 // `dlc-gpu config check|set`: validate a pytorch_config.yaml, or edit keys by dot-path keeping comments.
 import { readFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
+import { parse, parseDocument } from 'yaml';
 import {
   ConfigError,
   parseDotPath,
@@ -30,11 +30,31 @@ function readText(file: string): string {
   }
 }
 
+/** A project's config.yaml (Task, scorer, ...) is not what config check and set work on: say which file is. */
+function refuseProjectConfig(file: string, text: string): void {
+  let doc: unknown;
+  try {
+    doc = parse(text);
+  } catch {
+    return; // malformed YAML: parsePoseConfig reports it with its position
+  }
+  if (doc && typeof doc === 'object' && 'Task' in doc && 'scorer' in doc) {
+    throw new CliError(
+      `${file} is a DeepLabCut project file (config.yaml), not a model config: config check and set work on a shuffle's ` +
+        `pytorch_config.yaml, e.g. <project>/dlc-models-pytorch/iteration-0/<Task><date>-trainset95shuffle1/train/pytorch_config.yaml ` +
+        `(made by 'dlc-gpu create-dataset ${file}')`,
+      1,
+    );
+  }
+}
+
 function check(args: string[]): number {
   if (args.length !== 1) throw new CliError(`config check takes one file\n\n${usage}`, 2);
   const file = args[0]!;
+  const text = readText(file);
+  refuseProjectConfig(file, text);
   try {
-    const { config } = parsePoseConfig(readText(file), file);
+    const { config } = parsePoseConfig(text, file);
     process.stdout.write(stringifyPoseConfig(config));
     process.stderr.write(`${file}: valid\n`);
     return 0;
@@ -49,6 +69,7 @@ function set(args: string[]): number {
   const [file, ...assignments] = args.filter((a) => a !== '--no-validate');
   if (!file || assignments.length === 0) throw new CliError(`config set needs a file and at least one key=value\n\n${usage}`, 2);
   const text = readText(file);
+  refuseProjectConfig(file, text);
   const doc = parseDocument(text, { version: '1.2' });
   if (doc.errors.length > 0) throw new CliError(`${file}: malformed YAML: ${doc.errors[0]!.message.split('\n')[0]}`);
   for (const assignment of assignments) {

@@ -174,3 +174,23 @@ export function loadPoseModel(config: PoseConfig, snapshotPath: string): { model
   model.eval();
   return { model, metadata: snap.metadata };
 }
+
+/**
+ * Records the forward pass and the predictor on one batch (no gradients) and returns its poses [B, K, 3] in
+ * batch pixels, still on the GPU: the caller reads them back (and disposes), so several batches can be
+ * queued before the first result is read (dlc-gpu analyze-videos).
+ */
+export function recordPredictions(model: PoseModel, images: Tensor): Tensor {
+  return noGrad(() =>
+    tidy(() => {
+      const p = model.getPredictions(model.forward(images)).bodypart;
+      if (!p) throw new Error("the model has no 'bodypart' head");
+      return p;
+    }),
+  );
+}
+
+/** Per batch item, its pose [K] of (x, y, score) in original pixels, from predictions [B, K, 3] in batch pixels. */
+export function batchPoses(batch: Pick<Batch, 'items'>, data: Float32Array, K: number): Pose[] {
+  return posesOf(batch as Batch, data, K).map((p) => p[0]!);
+}

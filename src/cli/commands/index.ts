@@ -8,6 +8,7 @@ import { trainCommand } from './train.ts';
 import { evaluateCommand } from './evaluate.ts';
 import { predictCommand } from './predict.ts';
 import { demoCommand } from './demo.ts';
+import { analyzeVideosCommand } from './analyze-videos.ts';
 
 export const commands: Record<string, Command> = {
   info,
@@ -18,4 +19,5 @@ export const commands: Record<string, Command> = {
   train: trainCommand,
   evaluate: evaluateCommand,
   predict: predictCommand,
+  'analyze-videos': analyzeVideosCommand,
 };

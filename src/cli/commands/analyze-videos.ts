@@ -1,0 +1,186 @@
+// `dlc-gpu analyze-videos`: DeepLabCut's analyze_videos for bottom-up single-animal models. Each video is
+// decoded by ffmpeg (raw RGB over a pipe), run through the shuffle's snapshot on the GPU with decoding
+// overlapped, and written as DeepLabCut names and writes it: <video><scorer>.h5, optionally .csv, and
+// _meta.pickle, beside the video or in --destfolder. A video that cannot be read fails with its name and
+// the reason while the others are still analysed; the exit code is then 1, with the failures listed.
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { extname, join, resolve } from 'node:path';
+import { parse } from 'yaml';
+import { loadPoseConfig } from '../../config/index.ts';
+import { AugmentationPipeline } from '../../data/index.ts';
+import { init } from '../../index.ts';
+import { Hdf5Error } from '../../io/hdf5-dataframe.ts';
+import { readProject, shuffleLayout, type Project } from '../../project/index.ts';
+import { dlcScorer } from '../../runner/scorer.ts';
+import { listSnapshots } from '../../runner/snapshots.ts';
+import { probeVideo, requireFfmpeg, VideoError } from '../../video/ffmpeg.ts';
+import type { Crop } from '../../video/frame-reader.ts';
+import { SUPPORTED_VIDEOS, videoOutputs } from '../../video/outputs.ts';
+import { CliError } from '../cli-error.ts';
+import type { Command } from '../command.ts';
+import { chooseSnapshot } from './evaluate.ts';
+import { intFlag, isProjectConfig, parseArgs, userError } from './train.ts';
+
+const usage = `Usage: dlc-gpu analyze-videos <project>/config.yaml <video | folder> [more videos or folders] [options]
+  --shuffle N             shuffle number (default 1)
+  --trainingsetindex I    which of config.yaml's TrainingFraction (default 0)
+  --snapshot S            best | last | PATH to a .pt (default: config.yaml's snapshotindex; -1 = the best
+                          snapshot if there is one, else the last)
+  --videotype EXT         in folders, analyse files with this extension (default: ${SUPPORTED_VIDEOS.join(', ')})
+  --batch-size B          frames per batch (default: config.yaml's batch_size)
+  --cropping x1,x2,y1,y2  analyse frame[y1:y2, x1:x2] (default: config.yaml's x1..y2 when cropping: true);
+                          keypoints stay in cropped coordinates, as DeepLabCut's
+  --frames N              analyse only the first N frames of each video
+  --destfolder DIR        write the results there (default: beside each video)
+  --save-as-csv           also write <video><scorer>.csv
+  --overwrite             analyse again videos that already have a .h5 (default: skip them)
+  --device D              auto | cpu | cuda | mps | gpu
+Writes <video><scorer>.h5 (pandas DataFrame under key df_with_missing: columns scorer / bodyparts /
+coords x, y, likelihood; one row per frame) and <video><scorer>_meta.pickle, with the scorer
+DLC_<Net>_<Task><date>shuffle<N>_snapshot_<uid>. Bottom-up single-animal models only for now.
+Exit codes: 0 all videos analysed (or already were), 1 some failed (listed at the end), 2 bad usage.`;
+
+const VALUE_FLAGS = ['--shuffle', '--trainingsetindex', '--snapshot', '--detector-snapshot', '--videotype', '--batch-size', '--cropping', '--frames', '--destfolder', '--device'];
+const BOOL_FLAGS = ['--save-as-csv', '--overwrite'];
+
+/** Files given, and in folders given those with the video type (DeepLabCut's list_videos_in_folder), skipping labeled videos. */
+export function listVideos(inputs: readonly string[], videotype: string | undefined): string[] {
+  const types = videotype ? [videotype.replace(/^\./, '').toLowerCase()] : SUPPORTED_VIDEOS;
+  const out: string[] = [];
+  for (const input of inputs) {
+    const p = resolve(input);
+    if (existsSync(p) && statSync(p).isDirectory()) {
+      const found = readdirSync(p)
+        .filter((f) => types.includes(extname(f).slice(1).toLowerCase()) && !/_labeled\.[^.]+$/.test(f))
+        .sort()
+        .map((f) => join(p, f));
+      if (!found.length) throw new CliError(`${p}: no ${types.map((t) => `.${t}`).join('/')} videos in this folder`, 1);
+      out.push(...found);
+    } else out.push(p); // a missing file fails later with its name, and does not stop the others
+  }
+  return out;
+}
+
+/** --cropping x1,x2,y1,y2, or the project's cropping: true with x1..y2. */
+export function croppingOf(flag: string | undefined, project: Project): Crop | null {
+  if (flag !== undefined) {
+    const v = flag.split(',').map((s) => Number(s.trim()));
+    if (v.length !== 4 || !v.every((n) => Number.isInteger(n) && n >= 0)) throw new CliError(`--cropping must be four whole numbers x1,x2,y1,y2, got '${flag}'`, 2);
+    return v as unknown as Crop;
+  }
+  const raw = project.raw as Record<string, unknown>;
+  if (raw.cropping !== true) return null;
+  const v = ['x1', 'x2', 'y1', 'y2'].map((k) => raw[k]);
+  if (!v.every((n) => typeof n === 'number' && Number.isInteger(n) && n >= 0)) throw new CliError(`${project.configPath}: cropping is true but x1, x2, y1, y2 are not all whole numbers`, 1);
+  return v as unknown as Crop;
+}
+
+/** --snapshot, else config.yaml's snapshotindex (-1: the last of DeepLabCut's list, the best when there is one). */
+function snapshotFor(trainDir: string, flag: string | undefined, project: Project): string {
+  if (flag !== undefined) return chooseSnapshot(trainDir, flag);
+  const index = (project.raw as Record<string, unknown>).snapshotindex;
+  if (typeof index === 'number' && Number.isInteger(index) && index !== -1) {
+    const all = listSnapshots(trainDir);
+    const s = index < 0 ? all[all.length + index] : all[index];
+    if (!s) throw new CliError(`${project.configPath}: snapshotindex ${index} but ${trainDir} has ${all.length} snapshot(s)`, 1);
+    return s.path;
+  }
+  return chooseSnapshot(trainDir, undefined);
+}
+
+export const analyzeVideosCommand: Command = {
+  summary: "Analyse videos with a trained snapshot (DeepLabCut's .h5 / .csv / _meta.pickle per video)",
+  usage,
+  async run(args) {
+    const { positional, flags } = parseArgs(args, VALUE_FLAGS, usage, BOOL_FLAGS);
+    if (positional.length < 2) throw new CliError(`expected a project config.yaml and at least one video or folder\n\n${usage}`, 2);
+    const configPath = resolve(positional[0]!);
+    if (!existsSync(configPath)) throw new CliError(`${configPath}: file does not exist`, 1);
+    if (!isProjectConfig(configPath)) throw new CliError(`${configPath}: not a DeepLabCut project config.yaml (no Task / scorer)`, 2);
+    const shuffle = intFlag(flags, '--shuffle', 0) ?? 1;
+    const setIndex = intFlag(flags, '--trainingsetindex', 0) ?? 0;
+    const batchFlag = intFlag(flags, '--batch-size', 1);
+    const maxFrames = intFlag(flags, '--frames', 1);
+    if (flags.has('--detector-snapshot')) throw new CliError('--detector-snapshot is for top-down models, which analyze-videos does not support yet', 2);
+    let project: Project;
+    try {
+      project = readProject(configPath);
+    } catch (e) {
+      userError(e);
+    }
+    const fraction = project.trainingFractions[setIndex];
+    if (fraction === undefined) throw new CliError(`--trainingsetindex ${setIndex}: ${configPath} has ${project.trainingFractions.length} TrainingFraction value(s)`, 2);
+    const crop = croppingOf(flags.get('--cropping'), project);
+    const layout = shuffleLayout(project, fraction, shuffle);
+    if (!existsSync(layout.poseConfig)) throw new CliError(`${layout.poseConfig} does not exist: run 'dlc-gpu create-dataset ${positional[0]} --shuffle ${shuffle}' and train first`, 1);
+    const videos = listVideos(positional.slice(1), flags.get('--videotype'));
+    const destfolder = flags.has('--destfolder') ? resolve(flags.get('--destfolder')!) : undefined;
+    const failures: string[] = [];
+    try {
+      requireFfmpeg();
+    } catch (e) {
+      throw new CliError((e as Error).message, 1);
+    }
+    try {
+      const cfg = loadPoseConfig(layout.poseConfig);
+      if (cfg.method === 'td') throw new CliError(`${layout.poseConfig}: top-down models are not supported by analyze-videos yet (bottom-up only)`, 1);
+      if (cfg.metadata.individuals.length > 1 || cfg.metadata.unique_bodyparts.length > 0)
+        throw new CliError(`${layout.poseConfig}: multi-animal models (individuals, unique bodyparts) are not supported by analyze-videos yet`, 1);
+      const trainDir = join(layout.modelDir, 'train');
+      const snapshot = snapshotFor(trainDir, flags.get('--snapshot'), project);
+      const batchSize = batchFlag ?? (typeof (project.raw as Record<string, unknown>).batch_size === 'number' ? ((project.raw as Record<string, unknown>).batch_size as number) : 1);
+      if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new CliError(`${configPath}: batch_size must be a whole number >= 1`, 1);
+      const scorer = dlcScorer(cfg.net_type ?? 'model', snapshot, cfg.runner.snapshot_prefix ?? 'snapshot');
+      await init({ device: flags.get('--device') ?? cfg.device ?? 'auto' }).catch((e: Error) => {
+        throw new CliError(e.message, 1);
+      });
+      const { loadPoseModel } = await import('../../runner/inference.ts');
+      const { analyzeVideo } = await import('../../video/analyze.ts');
+      process.stdout.write(`Analyzing videos with ${snapshot}\nScorer: ${scorer}\n`);
+      const { model } = loadPoseModel(cfg, snapshot);
+      try {
+        const pipeline = new AugmentationPipeline(cfg.data.inference);
+        const pytorchConfig = parse(readFileSync(layout.poseConfig, 'utf8'));
+        if (destfolder) mkdirSync(destfolder, { recursive: true });
+        for (const video of videos) {
+          const outputs = videoOutputs(video, scorer, destfolder);
+          if (!flags.has('--overwrite') && existsSync(outputs.h5)) {
+            process.stdout.write(`Video ${video} already analyzed at ${outputs.h5} (--overwrite to analyse it again)\n`);
+            continue;
+          }
+          try {
+            const info = probeVideo(video);
+            process.stdout.write(`${video}: ${info.width}x${info.height}, ${info.fps.toFixed(2)} fps, ${info.frames} frames${crop ? `, cropped to [${crop.join(', ')}]` : ''}\n`);
+            const r = await analyzeVideo(info, outputs, {
+              model,
+              pipeline,
+              scorer,
+              bodyparts: cfg.metadata.bodyparts,
+              batchSize,
+              crop,
+              maxFrames,
+              saveAsCsv: flags.has('--save-as-csv'),
+              meta: { pytorchConfig, iteration: project.iteration, trainingFraction: fraction, individuals: cfg.metadata.individuals, uniqueBodyparts: cfg.metadata.unique_bodyparts },
+            });
+            if (r.warning) process.stderr.write(`warning: ${r.warning}\n`);
+            process.stdout.write(`${r.frames} frames in ${r.seconds.toFixed(1)} s (${(r.frames / r.seconds).toFixed(1)} frames/s): ${outputs.h5}\n`);
+          } catch (err) {
+            if (!(err instanceof VideoError || err instanceof Hdf5Error)) throw err;
+            failures.push(err.message);
+            process.stderr.write(`dlc-gpu analyze-videos: ${err.message}\n`);
+          }
+        }
+      } finally {
+        model.dispose();
+      }
+    } catch (err) {
+      userError(err);
+    }
+    if (failures.length) {
+      process.stderr.write(`${failures.length} of ${videos.length} video${videos.length === 1 ? '' : 's'} failed:\n${failures.map((f) => `  ${f}\n`).join('')}`);
+      return 1;
+    }
+    process.stdout.write('The videos are analyzed.\n');
+    return 0;
+  },
+};

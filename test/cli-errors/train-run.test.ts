@@ -72,6 +72,14 @@ describe.skipIf(!HAS_OPENFIELD)('a training run and what it leaves', () => {
     const csv = readdirSync(images).find((f) => f.endsWith('.csv'))!;
     expect(readFileSync(join(images, csv), 'utf8').trim().split('\n').slice(3).map((l) => l.split(',')[0])).toEqual(['a.png', 'c.png']);
 
+    // Resuming needs the snapshot's model again: its recorded model.* overrides are applied first.
+    const crops = TINY_SETS.filter((a) => a.startsWith('data.')).flatMap((a) => ['--set', a]);
+    const resumed = cli('train', join(dir, 'config.yaml'), '--snapshot', train, '--epochs', '1', '--steps-per-epoch', '1', '--batch-size', '1', '--eval-images', '1', ...crops);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toContain('Model overrides recorded in the snapshot resumed from: model.backbone.model_name=resnet18, model.backbone_output_channels=512');
+    expect(resumed.stdout).toMatch(/Resuming from .*snapshot-001\.pt \(epoch 1/);
+    expect(readFileSync(pose, 'utf8')).toBe(original);
+
     // A run that fails (weights that do not exist): the config keeps no trace of it; train.txt says why it ended.
     const failed = cli('train', join(dir, 'config.yaml'), ...QUICK, '--set', `model.backbone.pretrained=${join(dir, 'missing.safetensors')}`);
     expect(failed.code).toBe(1);
@@ -84,9 +92,13 @@ describe.skipIf(!HAS_OPENFIELD)('a training run and what it leaves', () => {
     expect(saved.code).toBe(1);
     expect(saved.stderr).toMatch(/the overrides would make the config invalid \(nothing was written\)/);
     expect(readFileSync(pose, 'utf8')).toBe(original);
-    const kept = cli('train', join(dir, 'config.yaml'), '--save-overrides', '--set', 'train_settings.epochs=3', '--snapshot', join(dir, 'missing.pt'));
+    // Saved once valid, before the run: here the run then fails on the weights, and the file keeps what was asked.
+    const kept = cli('train', join(dir, 'config.yaml'), '--save-overrides', '--set', 'train_settings.epochs=3', '--set', `model.backbone.pretrained=${join(dir, 'missing.safetensors')}`);
     expect(kept.code).toBe(1);
-    expect(readFileSync(pose, 'utf8')).toBe(original.replace(/^( {2}epochs:) \d+$/m, '$1 3'));
+    const now = readFileSync(pose, 'utf8');
+    expect(now).toMatch(/^ {2}epochs: 3$/m);
+    expect(now).toContain(`pretrained: ${join(dir, 'missing.safetensors')}`);
+    expect(readFileSync(join(train, 'train.txt'), 'utf8')).toContain(`Overrides saved to ${pose}: train_settings.epochs=3`);
   }, 300_000);
 });
 

@@ -13,7 +13,7 @@ import { PretrainedError } from '../../models/backbones/pretrained.ts';
 import { StateDictError } from '../../nn/module.ts';
 import { LabelsError, readProject, shuffleLayout, writeFileAtomic } from '../../project/index.ts';
 import { acquireRunLock, LockedError, type RunLock } from '../../project/run-lock.ts';
-import { SnapshotError } from '../../runner/checkpoint.ts';
+import { readSnapshot, resolveSnapshotPath, SnapshotError } from '../../runner/checkpoint.ts';
 import { ConsoleLog } from '../../runner/logging.ts';
 import type { PoseTrainingRunner } from '../../runner/train.ts';
 import { CliError } from '../cli-error.ts';
@@ -124,6 +124,17 @@ export function printWarnings(warnings: readonly string[]): void {
   for (const w of warnings) process.stderr.write(`Warning: ${w}\n`);
 }
 
+/** The model.* overrides recorded in a snapshot (or a train/ folder's latest), as the snapshot's model needs them. */
+function recordedModelOverrides(path: string): Override[] {
+  let recorded: string[];
+  try {
+    recorded = readSnapshot(resolveSnapshotPath(path)).metadata.overrides ?? [];
+  } catch (err) {
+    throw asUserError(err);
+  }
+  return recorded.filter((t) => t.startsWith('model.')).map((t) => parseSet(t, `${path}: recorded override`));
+}
+
 export const trainCommand: Command = {
   summary: 'Train a pose model for one shuffle (writes snapshots and learning_stats.csv)',
   usage,
@@ -141,8 +152,11 @@ export const trainCommand: Command = {
     if (flags.has('--device')) overrides.push(override('device', flags.get('--device')!));
     for (const s of sets) overrides.push(parseSet(s));
     const file = poseConfigPath(positional[0]!, shuffle);
+    // Resuming a snapshot trained with model overrides (e.g. --set model.backbone.model_name=resnet18) needs
+    // that model again: its recorded model.* overrides come first, this run's on top.
+    const resumed = flags.has('--snapshot') ? recordedModelOverrides(resolve(flags.get('--snapshot')!)) : [];
     // Validated in memory first: a bad override stops here, with nothing written and no lock taken.
-    const overridden = applyOverrides(file, overrides);
+    const overridden = applyOverrides(file, [...resumed, ...overrides]);
     const trainDir = dirname(file);
     let lock: RunLock;
     try {
@@ -156,7 +170,8 @@ export const trainCommand: Command = {
     const config: Parameters<typeof gpuAdvice>[1] = overridden.config;
     try {
       if (lock.cleared) log.info(`Cleared a stale lock left by process ${lock.cleared.pid} (started ${lock.cleared.started}; it is no longer running)`);
-      const texts = overrides.map((o) => o.text);
+      if (resumed.length) log.info(`Model overrides recorded in the snapshot resumed from: ${resumed.map((o) => o.text).join(', ')}`);
+      const texts = [...resumed, ...overrides].map((o) => o.text);
       if (flags.has('--save-overrides') && overrides.length) {
         writeFileAtomic(file, overridden.text);
         log.info(`Overrides saved to ${file}: ${texts.join(', ')}`);

@@ -2,6 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runWithFileStderr } from './helpers/stderr.ts';
 import { REPO_ROOT } from './project/openfield.ts';
 
 function cli(args: string[], env: Record<string, string> = {}) {
@@ -16,6 +17,14 @@ describe('dlc-gpu info', () => {
     expect(r.stdout).toMatch(/^adapter: +\S/m);
     expect(r.stdout).toMatch(/maxStorageBufferBindingSize +\d+/);
     expect(r.stdout).toMatch(/features: /);
+  });
+
+  it("prints nothing on stderr: Dawn's adapter-limit notices are filtered out", () => {
+    // stderr a file, as with a shell's 2>file (a socket, Node's own pipe, cannot be filtered).
+    const r = runWithFileStderr([join(REPO_ROOT, 'bin/dlc-gpu.js'), 'info']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^adapter: /);
+    expect(r.stderr).toBe('');
   });
 
   it('--json gives a machine-readable report', () => {

@@ -1,5 +1,8 @@
 // The one Node-specific file of the GPU layer: it creates Dawn's WebGPU entry point.
 // In a browser, pass `navigator.gpu` to `createEngine` instead.
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { create, globals } from 'webgpu';
 
 /** Dawn backends that `DLC_GPU_BACKEND` may name. */
@@ -11,11 +14,63 @@ export interface DawnGpu {
   backend: string | undefined;
 }
 
+/**
+ * Notices Dawn prints to file descriptor 2 (C stdio, past Node's streams) each time it clamps an
+ * adapter's limits to its own: every command printed them, and users read them as errors. They say
+ * nothing about our work: we never use dynamic offsets.
+ */
+export const DAWN_LIMIT_NOTICE = /^Warning: maxDynamic(Uniform|Storage)BuffersPerPipelineLayout artificially reduced from \d+ to \d+ to fit dynamic offset allocation limit\.$/;
+
+/** Where a process's open descriptors can be reopened by number (Linux, macOS); null elsewhere. */
+const fdDir = process.platform === 'linux' ? '/proc/self/fd' : process.platform === 'darwin' ? '/dev/fd' : null;
+
+/**
+ * Runs `fn` (synchronous native code) with file descriptor 2 pointing at a temporary file, then puts
+ * the original stderr back and writes what was printed to it, less the lines `drop` matches: anything
+ * else Dawn says (a driver problem, say) still reaches the user. Node has no dup2, but close(2)
+ * followed by open() hands out descriptor 2 again. Where that cannot be done safely (no fd folder, a
+ * stderr that cannot be reopened such as a socket), `fn` simply runs with stderr as it is.
+ */
+export function filterNativeStderr<T>(fn: () => T, drop: RegExp): T {
+  if (!fdDir) return fn();
+  let original: number;
+  try {
+    original = openSync(`${fdDir}/2`, 'a');
+  } catch {
+    return fn();
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'dlc-gpu-stderr-'));
+  const capture = join(dir, 'stderr.txt');
+  let redirected = false;
+  try {
+    closeSync(2);
+    const fd = openSync(capture, 'w');
+    redirected = fd === 2;
+    if (!redirected) closeSync(fd);
+    return fn();
+  } finally {
+    // Descriptor 2 is free again (closed above, or closed here), so the reopen takes it back.
+    if (redirected) closeSync(2);
+    openSync(`${fdDir}/${original}`, 'a');
+    closeSync(original);
+    const printed = redirected ? readFileSync(capture, 'utf8') : '';
+    rmSync(dir, { recursive: true, force: true });
+    const kept = printed.split('\n').filter((line) => line && !drop.test(line));
+    if (kept.length) writeSync(2, `${kept.join('\n')}\n`);
+  }
+}
+
 export function createDawnGpu(backend = process.env.DLC_GPU_BACKEND || undefined): DawnGpu {
   // Mesa's drivers refuse to start without it on a headless machine (CI, containers).
   if (!process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = '/tmp';
   Object.assign(globalThis, globals);
   const options = backend ? [`backend=${backend}`] : [];
   if (process.env.DLC_GPU_DUMP_SHADERS) options.push('enable-dawn-features=dump_shaders,disable_symbol_renaming');
-  return { gpu: create(options), backend };
+  const gpu = create(options);
+  // Dawn enumerates adapters, and prints its limit notices, synchronously inside requestAdapter().
+  const requestAdapter = gpu.requestAdapter.bind(gpu);
+  const quiet: GPU = Object.create(gpu, {
+    requestAdapter: { value: (opts?: GPURequestAdapterOptions) => filterNativeStderr(() => requestAdapter(opts), DAWN_LIMIT_NOTICE) },
+  });
+  return { gpu: quiet, backend };
 }

@@ -63,9 +63,12 @@ export function applyOverrides(file: string, overrides: readonly Override[], fro
 
 /**
  * The config a snapshot was trained with: the file plus the overrides recorded in the snapshot's metadata
- * (a run with `--set model.backbone.model_name=resnet18` keeps pytorch_config.yaml's resnet_50).
+ * (a run with `--set model.backbone.model_name=resnet18` keeps pytorch_config.yaml's resnet_50). `foreign`: the
+ * snapshot is not from this config's train/ folder.
  */
-export function snapshotConfig(file: string, snapshot: string): OverriddenConfig & { applied: string[] } {
+export function snapshotConfig(file: string, snapshot: string, foreign = false): OverriddenConfig & { applied: string[] } {
+  // Another shuffle's snapshot: its overrides were relative to that shuffle's config, not this one.
+  if (foreign) return { ...applyOverrides(file, []), applied: [] };
   let recorded: string[];
   try {
     recorded = readSnapshot(snapshot).metadata.overrides ?? [];

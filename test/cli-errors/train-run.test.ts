@@ -72,6 +72,15 @@ describe.skipIf(!HAS_OPENFIELD)('a training run and what it leaves', () => {
     const csv = readdirSync(images).find((f) => f.endsWith('.csv'))!;
     expect(readFileSync(join(images, csv), 'utf8').trim().split('\n').slice(3).map((l) => l.split(',')[0])).toEqual(['a.png', 'c.png']);
 
+    // Another architecture's snapshot: both net types and a handful of keys, not every key name.
+    expect(cli('create-dataset', join(dir, 'config.yaml'), '--shuffle', '2', '--net-type', 'hrnet_w18').code).toBe(0);
+    const foreign = cli('evaluate', join(dir, 'config.yaml'), '--shuffle', '2', '--snapshot', join(train, snapshots[0]!), '--max-images', '1');
+    expect(foreign.code).toBe(1);
+    expect(foreign.stderr).toContain(`${join(train, snapshots[0]!)} was not trained as this config's model (net_type hrnet_w18); the shuffle it comes from has net_type resnet_50`);
+    expect(foreign.stderr).toMatch(/missing keys \(\d+\): [^\n]*, \.\.\. \(\d+ more\)/);
+    expect(foreign.stdout).not.toContain('was trained with');
+    expect(foreign.stderr.length).toBeLessThan(2000);
+
     // Resuming needs the snapshot's model again: its recorded model.* overrides are applied first.
     const crops = TINY_SETS.filter((a) => a.startsWith('data.')).flatMap((a) => ['--set', a]);
     const resumed = cli('train', join(dir, 'config.yaml'), '--snapshot', train, '--epochs', '1', '--steps-per-epoch', '1', '--batch-size', '1', '--eval-images', '1', ...crops);

@@ -18,6 +18,7 @@ import { listSnapshots } from '../../runner/snapshots.ts';
 import { CliError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
 import { snapshotConfig } from '../overrides.ts';
+import { snapshotMismatch } from '../snapshot-mismatch.ts';
 import { intFlag, parseArgs, poseConfigPath, printWarnings, userError } from './train.ts';
 
 const usage = `Usage: dlc-gpu evaluate <project>/config.yaml [options]
@@ -87,15 +88,19 @@ export const evaluateCommand: Command = {
     const pcArg = pcText === undefined ? undefined : Number(pcText);
     if (pcArg !== undefined && !(pcArg >= 0 && pcArg <= 1)) throw new CliError(`--pcutoff must be between 0 and 1, got '${pcText}'`, 2);
     const file = poseConfigPath(positional[0]!, shuffle);
+    let snapshotUsed: string | undefined;
+    let netType: string | undefined;
     try {
       const trainDir = dirname(file);
       const snapshot = chooseSnapshot(trainDir, flags.get('--snapshot'));
+      snapshotUsed = snapshot;
       // The model as the snapshot was trained: pytorch_config.yaml plus the run's recorded overrides.
-      const trained = snapshotConfig(file, snapshot);
+      const trained = snapshotConfig(file, snapshot, dirname(snapshot) !== trainDir);
       if (trained.applied.length) process.stdout.write(`Using the overrides ${snapshot} was trained with: ${trained.applied.join(', ')}\n`);
       const data = openProjectData(file, { config: trained.config });
       printWarnings(data.warnings);
       const cfg = data.config;
+      netType = cfg.net_type;
       await init({ device: flags.get('--device') ?? cfg.device ?? 'auto' }).catch((e: Error) => {
         throw new CliError(e.message, 1);
       });
@@ -157,7 +162,7 @@ export const evaluateCommand: Command = {
       }
       return 0;
     } catch (err) {
-      userError(err);
+      userError(snapshotMismatch(err, snapshotUsed, netType));
     }
   },
 };

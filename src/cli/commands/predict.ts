@@ -11,6 +11,7 @@ import { listSnapshots } from '../../runner/snapshots.ts';
 import { CliError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
 import { snapshotConfig } from '../overrides.ts';
+import { snapshotMismatch } from '../snapshot-mismatch.ts';
 import { parseArgs, userError } from './train.ts';
 
 const usage = `Usage: dlc-gpu predict <snapshot.pt | model train/ folder> <image | folder of images> [options]
@@ -66,11 +67,13 @@ export const predictCommand: Command = {
     const outDir = resolve(flags.get('--out') ?? (isDir ? input : dirname(input)));
     // Before any work: a folder that cannot be written would otherwise fail after every image was predicted.
     checkWritable(outDir);
+    let netType: string | undefined;
     try {
       // The model as the snapshot was trained: pytorch_config.yaml plus the run's recorded overrides.
       const trained = snapshotConfig(configPath, snapshot);
       if (trained.applied.length) process.stdout.write(`Using the overrides ${snapshot} was trained with: ${trained.applied.join(', ')}\n`);
       const cfg = trained.config;
+      netType = cfg.net_type;
       await init({ device: flags.get('--device') ?? cfg.device ?? 'auto' }).catch((e: Error) => {
         throw new CliError(e.message, 1);
       });
@@ -110,7 +113,7 @@ export const predictCommand: Command = {
       return 0;
     } catch (err) {
       if (err instanceof ImageError) throw new CliError(err.message, 1);
-      userError(err);
+      userError(snapshotMismatch(err, snapshot, netType));
     }
   },
 };

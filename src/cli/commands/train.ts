@@ -20,6 +20,7 @@ import { CliError } from '../cli-error.ts';
 import { gpuAdvice } from '../gpu-advice.ts';
 import type { Command } from '../command.ts';
 import { applyOverrides, override, parseSet, type Override } from '../overrides.ts';
+import { snapshotMismatch } from '../snapshot-mismatch.ts';
 
 const usage = `Usage: dlc-gpu train <project>/config.yaml [options]
        dlc-gpu train <model folder>/train/pytorch_config.yaml [options]
@@ -207,7 +208,7 @@ export const trainCommand: Command = {
       }
       return 0;
     } catch (err) {
-      const e = asUserError(gpuAdvice(err, config, runner?.snapshotsWritten ?? []));
+      const e = asUserError(snapshotMismatch(gpuAdvice(err, config, runner?.snapshotsWritten ?? []), flags.get('--snapshot') ?? undefined, overridden.config.net_type));
       // train.txt says how the run ended, not only the terminal.
       log.error(`Training ended with an error: ${(e as Error).message ?? String(e)}`);
       throw e;

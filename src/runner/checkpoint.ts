@@ -3,6 +3,7 @@
 // Floats are written as Python floats (torch.load(weights_only=True) accepts them), tensors as
 // torch tensors with their dtype (num_batches_tracked is int64), and read back from either tool.
 import { existsSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { StateDict, StateEntry } from '../nn/module.ts';
 import type { OptimizerStateDict } from '../optim/optimizer.ts';
 import { fromNumbers, HostTensor, isHostTensor, PyFloat, PyOrderedDict, readTorchFile, toFloat32, tuple, writeTorchFile } from '../io/index.ts';
@@ -99,9 +100,16 @@ export function snapshotObject(c: SnapshotContents): Record<string, unknown> {
   return obj;
 }
 
-/** Writes a snapshot atomically (temporary file, fsync, rename). */
+/** Writes a snapshot atomically (temporary file, fsync, rename); a failure names the file and its folder. */
 export function writeSnapshot(path: string, c: SnapshotContents): void {
-  writeTorchFile(path, snapshotObject(c));
+  try {
+    writeTorchFile(path, snapshotObject(c));
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (!e.code) throw err;
+    const full = e.code === 'ENOSPC' || e.code === 'EDQUOT' ? ': the disk is full; free space on it (or move the project) and resume from the last snapshot' : '';
+    throw new SnapshotError(`cannot write the snapshot ${path} in the folder ${dirname(path)} (${e.code}: ${e.message})${full}. Snapshots written before are intact`);
+  }
 }
 
 // ---- reading ----

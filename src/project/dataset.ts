@@ -6,6 +6,7 @@ import { makePoseConfig } from '../config/defaults.ts';
 import { parsePoseConfig, stringifyPoseConfig } from '../config/load.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 import { readDlcSplit } from './dlc-split.ts';
+import { checkLabelledImages } from './image-check.ts';
 import { readLabeledData, readLabelsFile, type LabeledData } from './labeled-data.ts';
 import { LabelsError, type LabeledFrame } from './labels-csv.ts';
 import { labelsCsv } from './labels-writer.ts';
@@ -48,6 +49,8 @@ export interface CreatedDataset {
   changes?: LabelChanges;
   /** An earlier split whose frames are no longer the labelled ones was replaced by a new split (--overwrite). */
   replacedSplit?: string;
+  /** For the user: labels far outside their image. */
+  warnings: string[];
 }
 
 interface FoundSplit {
@@ -141,6 +144,8 @@ export function createDataset(project: Project, options: CreateDatasetOptions): 
     throw new Error(`${layout.poseConfig} already exists; pass --overwrite to replace it`);
   }
   const data = readLabeledData(project);
+  // Every labelled image read once now: a corrupt frame is named here, not at the first batch that samples it.
+  const warnings = checkLabelledImages(project, data);
   // Build and validate everything before the first write, so a bad input leaves the project untouched.
   const config = makePoseConfig({
     netType: options.netType,
@@ -178,5 +183,5 @@ export function createDataset(project: Project, options: CreateDatasetOptions): 
   updateDatasetMetadata(layout, options);
   writeFileAtomic(layout.testPoseCfg, testPoseCfg(project, options.netType, layout));
   writeFileAtomic(layout.poseConfig, configText);
-  return { layout, split, splitSource: source, frames: data.frames.length, changes, replacedSplit };
+  return { layout, split, splitSource: source, frames: data.frames.length, changes, replacedSplit, warnings };
 }

@@ -43,6 +43,26 @@ describe.skipIf(!HAS_OPENFIELD)('labels CSV rows that do not match the header', 
   });
 });
 
+describe.skipIf(!HAS_OPENFIELD)('labelled images checked at create-dataset', () => {
+  it('a corrupt frame is named before any training; labels far outside their image are a warning naming the file', () => {
+    const dir = scratchProject();
+    const image = join(dir, 'labeled-data/m4s1/img0005.png');
+    const good = readFileSync(image);
+    writeFileSync(image, good.subarray(0, good.length - 2000));
+    const r = refused(dir, 'create-dataset', join(dir, 'config.yaml'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${join(dir, LABELS)}: the labelled image ${image}: truncated PNG`);
+    expect(r.stderr).toContain('replace the image, or delete its row here, then run create-dataset again');
+
+    writeFileSync(image, good);
+    const csv = join(dir, LABELS);
+    writeFileSync(csv, readFileSync(csv, 'utf8').replace('labeled-data/m4s1/img0001.png,10.248,', 'labeled-data/m4s1/img0001.png,5000,'));
+    const w = cli('create-dataset', join(dir, 'config.yaml'));
+    expect(w.code, w.stderr).toBe(0);
+    expect(w.stderr).toContain(`Warning: ${csv}: labels far outside their image, which training ignores (fix them in the labelling GUI): labeled-data/m4s1/img0001.png snout (5000, 288.487) in a 640x480 image`);
+  });
+});
+
 describe.skipIf(!HAS_OPENFIELD)('create-dataset options', () => {
   it('an unknown --net-type is a usage error (exit 2); a train fraction that leaves no train frame is refused', () => {
     const dir = scratchProject();

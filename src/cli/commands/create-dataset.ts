@@ -70,6 +70,7 @@ export const createDatasetCommand: Command = {
         trainFraction,
         overwrite,
       });
+      for (const w of result.warnings) process.stderr.write(`Warning: ${w}\n`);
       const origin = { deeplabcut: 'reused from DeepLabCut', 'dlc-gpu': 'reused from an earlier run', new: 'new' }[result.splitSource];
       if (result.replacedSplit && result.changes) {
         process.stderr.write(`labeled-data has changed since the earlier split (${result.replacedSplit}) was made: ${describeChanges(result.changes)}; made a new split\n`);

@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { writePng } from '../../src/io/image.ts';
 import { readSnapshot } from '../../src/runner/checkpoint.ts';
 import { HAS_OPENFIELD } from '../project/openfield.ts';
 import { cliAsync, TINY_SETS } from '../runner-e2e/helpers.ts';
@@ -65,12 +66,14 @@ describe.skipIf(!HAS_OPENFIELD)('a training run and what it leaves', () => {
     copyFileSync(join(dir, 'labeled-data/m4s1/img0002.png'), join(images, 'c.png'));
     writeFileSync(join(images, 'b.png'), readFileSync(join(dir, 'labeled-data/m4s1/img0003.png')).subarray(0, 300));
     writeFileSync(join(images, 'notes.txt'), 'not an image');
+    writePng(join(images, 'd.png'), { width: 8, height: 8, data: new Uint8Array(8 * 8 * 3).fill(90) });
     const pr = cli('predict', train, images);
     expect(pr.code, pr.stderr).toBe(1);
     expect(pr.stderr).toContain('Skipping 1 file of unsupported types (.txt)');
-    expect(pr.stderr).toMatch(/1 of 3 images could not be read and have no row:\n {2}.*b\.png/);
+    expect(pr.stderr).toMatch(/1 of 4 images could not be read and have no row:\n {2}.*b\.png/);
+    expect(pr.stderr).toContain(`Warning: ${join(images, 'd.png')}: 8x8 is smaller than the model's stride (16 px)`);
     const csv = readdirSync(images).find((f) => f.endsWith('.csv'))!;
-    expect(readFileSync(join(images, csv), 'utf8').trim().split('\n').slice(3).map((l) => l.split(',')[0])).toEqual(['a.png', 'c.png']);
+    expect(readFileSync(join(images, csv), 'utf8').trim().split('\n').slice(3).map((l) => l.split(',')[0])).toEqual(['a.png', 'c.png', 'd.png']);
 
     // Another architecture's snapshot: both net types and a handful of keys, not every key name.
     expect(cli('create-dataset', join(dir, 'config.yaml'), '--shuffle', '2', '--net-type', 'hrnet_w18').code).toBe(0);

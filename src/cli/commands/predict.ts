@@ -82,6 +82,8 @@ export const predictCommand: Command = {
       const pipeline = new AugmentationPipeline(cfg.data.inference);
       const rows: PredictionRow[] = [];
       const failed: string[] = [];
+      const inference = cfg.data.inference as Record<string, unknown>;
+      const resizes = ['resize', 'top_down_crop'].some((k) => inference[k] != null);
       for (const path of images) {
         let image;
         try {
@@ -92,6 +94,11 @@ export const predictCommand: Command = {
           failed.push(err.message);
           process.stderr.write(`${err.message} (skipped)\n`);
           continue;
+        }
+        // Without a resize in data.inference the image goes in as it is: smaller than the stride, it has no heatmap cell.
+        const stride = model.backbone.stride;
+        if (!resizes && (image.width < stride || image.height < stride)) {
+          process.stderr.write(`Warning: ${path}: ${image.width}x${image.height} is smaller than the model's stride (${stride} px); its predictions are not meaningful\n`);
         }
         const poses = await predictImage(model, pipeline, path, image, cfg.metadata.bodyparts.length, cfg.metadata.unique_bodyparts.length);
         rows.push({ index: [isDir ? relative(input, path) : basename(path)], poses });

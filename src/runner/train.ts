@@ -162,6 +162,7 @@ export class PoseTrainingRunner {
       start = this.resume(resumePath);
       this.resumedFrom = resumePath;
     } else this.initBackbone();
+    this.keepRandomInitTrainable();
     this.startEpoch = start;
     this.endEpoch = start + (options.epochs ?? cfg.train_settings.epochs);
     if (cfg.logger?.type === 'WandbLogger') {
@@ -182,6 +183,25 @@ export class PoseTrainingRunner {
       this.log.info(`Backbone weights: ${r.loaded} tensors from ${path}${ignored}`);
     } else if (backbone.pretrained === true) throw new PretrainedError(`model.backbone.pretrained is true. ${pretrainedHowTo(name)}`);
     else this.log.info(`Backbone ${name} starts from random initialisation (DeepLabCut would start from ImageNet weights; supply them with model.backbone.pretrained: <path>)`);
+  }
+
+  /**
+   * DeepLabCut's defaults freeze BatchNorm statistics (HRNet's, the detectors') because DeepLabCut always
+   * starts from ImageNet weights. A randomly initialised backbone's frozen statistics are its fresh ones
+   * (mean 0, variance 1), under which activations grow without bound through the network (losses of
+   * 1e11 from hrnet_w32). So without `model.backbone.pretrained` the statistics are trained, as with
+   * freeze_bn_stats: false; the decision follows the config, so a resumed run makes the same one.
+   */
+  private keepRandomInitTrainable(): void {
+    const backbone = this.model.backbone;
+    const pretrained = (this.config.model.backbone as { pretrained?: unknown }).pretrained;
+    if (typeof pretrained === 'string' || !backbone.freezeBnStats || !backbone.hasBatchNorm) return;
+    backbone.freezeBnStats = false;
+    this.log.info(
+      'model.backbone.freeze_bn_stats is true, but the backbone has no pretrained weights: its BatchNorm statistics ' +
+        'are trained in this run (as with freeze_bn_stats: false), since frozen fresh statistics make a randomly ' +
+        'initialised network diverge. Supply model.backbone.pretrained: <path> to keep them frozen.',
+    );
   }
 
   /** Loads model, optimizer (when saved) and scheduler state; returns the snapshot's epoch. */
@@ -393,6 +413,8 @@ export class PoseTrainingRunner {
         } finally {
           batch.dispose();
         }
+        // Keeps recording at most one step ahead of the device (see Engine.pace).
+        await engine().pace();
         step++;
         if (step % display === 0 || step === steps) await flush();
         const seconds = (performance.now() - t0) / 1000;

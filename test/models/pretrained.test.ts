@@ -126,8 +126,10 @@ describe.skipIf(!HAS_OPENFIELD)('dlc-gpu train with model.backbone.pretrained', 
     const path = join(dir, 'rn18-for-train.pth');
     writeTorchFile(path, ordered(weights(rn18)));
     const ran = cli('train', join(project, 'config.yaml'), '--epochs', '1', '--batch-size', '1', '--steps-per-epoch', '1', ...TINY_SETS,
-      '--set', `model.backbone.pretrained=${path}`, '--set', 'runner.eval_interval=5');
+      '--set', `model.backbone.pretrained=${path}`, '--set', 'runner.eval_interval=5', '--set', 'model.backbone.freeze_bn_stats=true');
     expect(ran.code, ran.stderr).toBe(0);
     expect(ran.stdout).toContain(`Backbone weights: 120 tensors from ${path}; ignored 2 keys the backbone does not use (fc.weight, fc.bias)`);
+    // With pretrained weights, freeze_bn_stats: true is kept (from random init the runner trains the statistics).
+    expect(ran.stdout).not.toMatch(/BatchNorm statistics are trained in this run/);
   });
 });

@@ -24,19 +24,35 @@ export interface BackboneNet extends Layer {
 
 export class Backbone extends Layer {
   readonly model: BackboneNet;
+  private bnStatsFrozen: boolean;
   constructor(
     model: BackboneNet,
-    readonly freezeBnStats: boolean,
+    freezeBnStats: boolean,
     readonly freezeBnWeights: boolean,
   ) {
     super();
     this.model = this.registerModule('model', model);
-    for (const [, m] of this.namedModules())
-      if (m instanceof BatchNorm2d) {
-        m.freezeStats = freezeBnStats;
-        m.freezeWeights = freezeBnWeights;
-      }
+    this.bnStatsFrozen = freezeBnStats;
+    for (const bn of this.batchNorms()) {
+      bn.freezeStats = freezeBnStats;
+      bn.freezeWeights = freezeBnWeights;
+    }
     this.train(true);
+  }
+  private batchNorms(): BatchNorm2d[] {
+    return [...this.namedModules()].map(([, m]) => m).filter((m): m is BatchNorm2d => m instanceof BatchNorm2d);
+  }
+  /** freeze_bn_stats: BatchNorm layers normalise with their running statistics (and keep them) while training. */
+  get freezeBnStats(): boolean {
+    return this.bnStatsFrozen;
+  }
+  set freezeBnStats(frozen: boolean) {
+    this.bnStatsFrozen = frozen;
+    for (const bn of this.batchNorms()) bn.freezeStats = frozen;
+  }
+  /** Whether the backbone has BatchNorm layers at all (GroupNorm ResNets have none). */
+  get hasBatchNorm(): boolean {
+    return this.batchNorms().length > 0;
   }
   get stride(): number {
     return this.model.stride;

@@ -48,7 +48,7 @@ export interface CreatedDataset {
   /** What changed in labeled-data since the earlier split was made (when there was one to compare with). */
   changes?: LabelChanges;
   /** An earlier split whose frames are no longer the labelled ones was replaced by a new split (--overwrite). */
-  replacedSplit?: string;
+  replacedSplit?: { file: string; why: string };
   /** For the user: labels far outside their image. */
   warnings: string[];
 }
@@ -93,16 +93,27 @@ function reuseSplit(found: FoundSplit, then: LabeledFrame[] | undefined, data: L
   const { split } = found;
   let trainNames = split.trainImages;
   let testNames = split.testImages;
+  // A split that does not fit its frames cannot be kept; with --overwrite it is replaced, like any drift.
+  const fits = (frames: LabeledFrame[], what: string): string | undefined => {
+    try {
+      checkSplitFrames(split, frames, found.file, what, fix);
+      return undefined;
+    } catch (err) {
+      if (!(err instanceof LabelsError)) throw err;
+      return err.message.slice(found.file.length + 2).replace(`; ${fix}`, '');
+    }
+  };
   if (then) {
-    checkSplitFrames(split, then, found.file, 'the merged labels beside it', fix);
+    const wrong = fits(then, 'the merged labels beside it');
+    if (wrong) return { split, drift: wrong };
     trainNames ??= split.train.map((i) => frameName(then[i]!));
     testNames ??= split.test.map((i) => frameName(then[i]!));
   }
   const index = new Map(data.frames.map((f, i) => [frameName(f), i]));
   if (!trainNames || !testNames) {
-    // Names unknown (a DeepLabCut pickle without its merged CSV): the indices are all there is to check.
-    checkSplitFrames(split, data.frames, found.file, 'labeled-data', fix);
-    return { split: { train: split.train, test: split.test } };
+    // Not every name is known (a DeepLabCut pickle without its merged CSV): check the indices and the train names.
+    const wrong = fits(data.frames, 'labeled-data');
+    return wrong ? { split, drift: wrong } : { split: { train: split.train, test: split.test } };
   }
   const named = new Set([...trainNames, ...testNames]);
   const changes = then
@@ -160,14 +171,14 @@ export function createDataset(project: Project, options: CreateDatasetOptions): 
   let split: Split | undefined;
   let source: CreatedDataset['splitSource'] = 'new';
   let changes: LabelChanges | undefined;
-  let replacedSplit: string | undefined;
+  let replacedSplit: CreatedDataset['replacedSplit'];
   if (found) {
     const reuse = reuseSplit(found, earlierFrames(project, layout), data, recreateHint(project, options.shuffle, options.trainFraction));
     changes = reuse.changes;
     if (!reuse.drift) [split, source] = [reuse.split, found.source];
     else if (!options.overwrite) {
       throw new LabelsError(found.file, `labeled-data has changed since this split was made: ${reuse.drift}; pass --overwrite to make a new split from the current labels (or --shuffle N for a new shuffle)`);
-    } else replacedSplit = found.file;
+    } else replacedSplit = { file: found.file, why: reuse.drift };
   }
   split ??= makeSplit(data.frames.length, options.trainFraction, options.seed);
   if (split.train.length === 0 || split.test.length === 0) {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { openProjectData } from '../../src/data/index.ts';
-import { HAS_OPENFIELD } from '../project/openfield.ts';
+import { HAS_OPENFIELD, REPO_ROOT } from '../project/openfield.ts';
 import { changedFiles, cleanup, cli, DATASET, fileHashes, LABELS, POSE1, scratchProject } from './helpers.ts';
 
 afterAll(cleanup);
@@ -99,6 +99,23 @@ describe.skipIf(!HAS_OPENFIELD)('a split keeps its frames when labeled-data chan
     const now = openProjectData(join(dir, POSE1));
     expect(now.warnings).toEqual([]);
     expect(now.labels.frames[1]!.keypoints[0]![0]).toEqual([11.5, 288.487]);
+  });
+
+  it("a DeepLabCut split whose train images moved is not reused; --overwrite replaces it", () => {
+    const dir = scratchProject();
+    mkdirSync(join(dir, DATASET), { recursive: true });
+    copyFileSync(join(REPO_ROOT, 'test/project/fixtures/Documentation_data-openfield_95shuffle1-named.pickle'), join(dir, DATASET, 'Documentation_data-openfield_95shuffle1.pickle'));
+    addFolder(dir);
+    const hashes = fileHashes(dir);
+    const r = cli('create-dataset', join(dir, 'config.yaml'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('Documentation_data-openfield_95shuffle1.pickle: labeled-data has changed since this split was made: 110 split index(es) no longer point at the frames the split was made from (index 0 is labeled-data/a0new/img0000.png, the split says labeled-data/m4s1/img0000.png');
+    expect(r.stderr).toContain('pass --overwrite to make a new split from the current labels');
+    expect(changedFiles(hashes, fileHashes(dir))).toEqual([]);
+    const made = cli('create-dataset', join(dir, 'config.yaml'), '--overwrite');
+    expect(made.code, made.stderr).toBe(0);
+    expect(made.stderr).toMatch(/labeled-data has changed since the earlier split \(.*Documentation_data-openfield_95shuffle1\.pickle\) was made: .*; made a new split/);
+    expect(made.stdout).toMatch(/117 frames, 111 train \/ 6 test \(split new\)/);
   });
 
   it('a split whose merged labels were replaced is refused, naming the indices', () => {

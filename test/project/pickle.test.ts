@@ -60,4 +60,12 @@ describe('pickle reader', () => {
     expect(split.test).toEqual([23, 25, 47, 67, 68, 83]);
     expect(split.train).toHaveLength(110);
   });
+
+  it("pairs DeepLabCut's data records with the train indices, when it holds one per index, to name the train images", () => {
+    const split = readDlcSplit(fixture('Documentation_data-openfield_95shuffle1-named.pickle'));
+    expect(split.trainImages).toHaveLength(110);
+    split.train.forEach((i, k) => expect(split.trainImages![k]).toBe(`labeled-data/m4s1/img${String(i).padStart(4, '0')}.png`));
+    // The other fixture's three records are not one per train index: no names rather than wrong ones.
+    expect(readDlcSplit(fixture('Documentation_data-openfield_95shuffle1.pickle')).trainImages).toBeUndefined();
+  });
 });

@@ -72,8 +72,8 @@ export const createDatasetCommand: Command = {
       });
       for (const w of result.warnings) process.stderr.write(`Warning: ${w}\n`);
       const origin = { deeplabcut: 'reused from DeepLabCut', 'dlc-gpu': 'reused from an earlier run', new: 'new' }[result.splitSource];
-      if (result.replacedSplit && result.changes) {
-        process.stderr.write(`labeled-data has changed since the earlier split (${result.replacedSplit}) was made: ${describeChanges(result.changes)}; made a new split\n`);
+      if (result.replacedSplit) {
+        process.stderr.write(`labeled-data has changed since the earlier split (${result.replacedSplit.file}) was made: ${result.replacedSplit.why}; made a new split\n`);
       } else if (result.changes) {
         process.stderr.write(`the split is kept; labels changed since it was made: ${describeChanges(result.changes)}\n`);
       }

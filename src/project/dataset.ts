@@ -1,6 +1,7 @@
 // create-dataset: merged labels, a reproducible split and a pytorch_config.yaml for one shuffle, written
 // in DeepLabCut's layout. Every file is written atomically and an existing pose config is never overwritten.
 import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { makePoseConfig } from '../config/defaults.ts';
 import { parsePoseConfig, stringifyPoseConfig } from '../config/load.ts';
@@ -12,6 +13,7 @@ import { LabelsError, type LabeledFrame } from './labels-csv.ts';
 import { labelsCsv } from './labels-writer.ts';
 import { shuffleLayout, type ShuffleLayout } from './layout.ts';
 import type { Project } from './project-config.ts';
+import { LOCK_NAME, LockedError, runningTrain } from './run-lock.ts';
 import { recreateHint } from './shuffle-labels.ts';
 import { checkSplitFrames, describeChanges, diffLabels, hasChanges, type LabelChanges } from './split-check.ts';
 import { frameName, readSplitFile, splitFileText, type SplitRecord } from './split-file.ts';
@@ -154,6 +156,9 @@ export function createDataset(project: Project, options: CreateDatasetOptions): 
   if (existsSync(layout.poseConfig) && !options.overwrite) {
     throw new Error(`${layout.poseConfig} already exists; pass --overwrite to replace it`);
   }
+  // Replacing the split and config under a running train would change its data mid-run.
+  const running = runningTrain(dirname(layout.poseConfig));
+  if (running) throw new LockedError(join(dirname(layout.poseConfig), LOCK_NAME), running);
   const data = readLabeledData(project);
   // Every labelled image read once now: a corrupt frame is named here, not at the first batch that samples it.
   const warnings = checkLabelledImages(project, data);

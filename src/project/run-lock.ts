@@ -60,6 +60,12 @@ function tryCreate(file: string, owner: LockOwner): boolean {
   return true;
 }
 
+/** The live process holding the lock in `trainDir`, or null (no lock, or a stale one). */
+export function runningTrain(trainDir: string): LockOwner | null {
+  const owner = readOwner(join(trainDir, LOCK_NAME));
+  return owner && alive(owner) ? owner : null;
+}
+
 export interface RunLock {
   file: string;
   /** A stale lock this run cleared (its owner had exited), for the log. */

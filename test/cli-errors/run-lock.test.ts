@@ -49,7 +49,7 @@ describe('the run lock', () => {
 });
 
 describe.skipIf(!HAS_OPENFIELD)('dlc-gpu train on a shuffle in use', () => {
-  it('refuses, naming the running process, and changes no file', async () => {
+  it('train and create-dataset --overwrite refuse, naming the running process, and change no file', async () => {
     const dir = scratchProject();
     expect(cli('create-dataset', join(dir, 'config.yaml')).code).toBe(0);
     // A live process holding the lock (a stand-in for a running train).
@@ -63,6 +63,11 @@ describe.skipIf(!HAS_OPENFIELD)('dlc-gpu train on a shuffle in use', () => {
       expect(r.code).toBe(1);
       expect(r.stderr).toContain(`another training run is using this shuffle: process ${holder.pid} on ${hostname()}, started 2026-01-01T00:00:00.000Z (dlc-gpu train config.yaml --epochs 200)`);
       expect(r.stderr).toContain(`kill ${holder.pid}`);
+      expect(changedFiles(hashes, fileHashes(dir))).toEqual([]);
+      // Nor may create-dataset --overwrite replace the split and config under it.
+      const over = cli('create-dataset', join(dir, 'config.yaml'), '--overwrite');
+      expect(over.code).toBe(1);
+      expect(over.stderr).toContain(`another training run is using this shuffle: process ${holder.pid}`);
       expect(changedFiles(hashes, fileHashes(dir))).toEqual([]);
     } finally {
       holder.kill();

@@ -1,6 +1,7 @@
 // `dlc-gpu create-dataset`: a shuffle's split and pytorch_config.yaml from a DeepLabCut project.
 import { AVAILABLE_NET_TYPES, ConfigError, DETECTOR_TYPES } from '../../config/index.ts';
 import { createDataset, describeChanges, LabelsError, readProject } from '../../project/index.ts';
+import { LockedError } from '../../project/run-lock.ts';
 import { CliError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
 
@@ -83,7 +84,7 @@ export const createDatasetCommand: Command = {
       );
       return 0;
     } catch (err) {
-      if (err instanceof ConfigError || err instanceof LabelsError) throw new CliError(err.message, 1);
+      if (err instanceof ConfigError || err instanceof LabelsError || err instanceof LockedError) throw new CliError(err.message, 1);
       throw err;
     }
   },

@@ -111,7 +111,12 @@ describe('dlc-gpu demo', () => {
     expect([labeled.width, labeled.height]).toEqual([64, 64]);
 
     expect(r.stdout).toContain(`test RMSE:       ${row![header!.indexOf('test rmse')]} px`);
-    expect(r.stdout).toMatch(/labeled images: .*LabeledImages_DLC_Resnet50_demomouse/);
+    // Names say what was trained: a ResNet-18, net type resnet_18, in the config, the scorer and the folders.
+    expect(r.stdout).toMatch(/labeled images: .*LabeledImages_DLC_Resnet18_demomouse/);
+    expect(results[0]).toMatch(/^DLC_Resnet18_demomouse.*-results\.csv$/);
+    const poseConfig = parse(readFileSync(join(train, 'pytorch_config.yaml'), 'utf8'));
+    expect(poseConfig).toMatchObject({ net_type: 'resnet_18', model: { backbone: { model_name: 'resnet18' }, backbone_output_channels: 512 } });
+    expect(poseConfig.data.train.crop_sampling).toMatchObject({ width: 64, height: 64 });
     expect(existsSync(join(out, 'labeled-data/mouse/CollectedData_synthetic.csv'))).toBe(true);
   });
 });

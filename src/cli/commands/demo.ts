@@ -23,19 +23,18 @@ const usage = `Usage: dlc-gpu demo [options]
   --seed S             seed for the rendered frames (default ${DEFAULTS.seed}); the same seed gives the same project
   --device D           auto | cpu | cuda | mps | gpu
 Writes a DeepLabCut project (config.yaml, labeled-data/mouse/ with CollectedData_synthetic.csv), trains
-resnet_50's config with a ResNet-18 backbone from scratch, evaluates it (RMSE, mAP) and writes the test and
-train images with ground truth and predictions drawn on them. The project works with every other command,
-and with DeepLabCut.`;
+a resnet_18 from scratch (dlc-gpu's small net type: resnet_50's recipe on a ResNet-18), evaluates it
+(RMSE, mAP) and writes the test and train images with ground truth and predictions drawn on them. The
+project works with every other command, and with DeepLabCut.`;
 
 const VALUE_FLAGS = ['--out', '--frames', '--size', '--epochs', '--batch-size', '--seed', '--device'];
 
-/** The pytorch_config.yaml edits that make resnet_50's default config a small model for small frames. */
+/**
+ * The pytorch_config.yaml edits for small frames and a short run, saved into the demo's own config (so
+ * the file says how its model was trained).
+ */
 function trainSettings(size: number, epochs: number): string[] {
   return [
-    'model.backbone.model_name=resnet18',
-    'model.backbone_output_channels=512',
-    'model.heads.bodypart.heatmap_config.channels=[512,4]',
-    'model.heads.bodypart.locref_config.channels=[512,8]',
     `data.train.crop_sampling.width=${size}`,
     `data.train.crop_sampling.height=${size}`,
     `runner.eval_interval=${Math.max(1, Math.floor(epochs / 4))}`,
@@ -43,7 +42,7 @@ function trainSettings(size: number, epochs: number): string[] {
     // From scratch and for a few epochs, twice the default AdamW rate ends lower (8.3 vs 9.4 px test RMSE at 8 epochs).
     'runner.optimizer.params.lr=1e-3',
     'train_settings.display_iters=5',
-  ].flatMap((s) => ['--set', s]);
+  ].flatMap((s) => ['--set', s]).concat('--save-overrides');
 }
 
 function step(title: string): void {
@@ -74,7 +73,7 @@ export const demoCommand: Command = {
     const layout = shuffleLayout(project, project.trainingFractions[0]!, 1);
 
     step('dlc-gpu create-dataset');
-    let code = await createDatasetCommand.run([config, '--net-type', 'resnet_50']);
+    let code = await createDatasetCommand.run([config, '--net-type', 'resnet_18']);
     if (code !== 0) return code;
 
     step(`dlc-gpu train (ResNet-18 from scratch, ${epochs} epochs, batch ${batchSize})`);

@@ -10,7 +10,8 @@ import { ModelSchema } from './model.ts';
 import { PoseRunnerSchema } from './runner.ts';
 import { TrainSettingsSchema } from './train-settings.ts';
 
-export const BACKBONE_NET_TYPES = ['resnet_50', 'resnet_101', 'hrnet_w18', 'hrnet_w32', 'hrnet_w48'] as const;
+// DeepLabCut 3.0.1's, plus resnet_18 (dlc-gpu's: a small model for CPU adapters and the demo).
+export const BACKBONE_NET_TYPES = ['resnet_18', 'resnet_50', 'resnet_101', 'hrnet_w18', 'hrnet_w32', 'hrnet_w48'] as const;
 export const NET_TYPES = [...BACKBONE_NET_TYPES, ...BACKBONE_NET_TYPES.map((n) => `top_down_${n}` as const)] as const;
 export type NetType = (typeof NET_TYPES)[number];
 export type BackboneNetType = (typeof BACKBONE_NET_TYPES)[number];

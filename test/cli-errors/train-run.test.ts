@@ -2,7 +2,7 @@
 // run only and are recorded in train.txt and in the snapshot; a second train on the running shuffle refuses
 // naming it; a stale lock is cleared; a failing run leaves pytorch_config.yaml as it was and train.txt says why;
 // evaluate and predict rebuild the model from the snapshot's recorded overrides; predict goes on past a corrupt image.
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -53,6 +53,14 @@ describe.skipIf(!HAS_OPENFIELD)('a training run and what it leaves', () => {
     expect(snapshots.length).toBeGreaterThan(0);
     const meta = readSnapshot(join(train, snapshots[0]!)).metadata;
     expect(meta.overrides).toEqual(['train_settings.epochs=1', 'train_settings.batch_size=1', ...TINY_SETS.filter((a) => a !== '--set')]);
+
+    // Results that cannot be written are refused before any image is predicted.
+    writeFileSync(join(dir, 'evaluation-results-pytorch'), 'a file where the results folder goes');
+    const blocked = cli('evaluate', join(dir, 'config.yaml'), '--max-images', '1');
+    expect(blocked.code).toBe(1);
+    expect(blocked.stderr).toContain(`cannot write evaluation results to ${join(dir, 'evaluation-results-pytorch/iteration-0/openfieldOct30-trainset95shuffle1')}: `);
+    expect(blocked.stdout).not.toContain('Predicting');
+    rmSync(join(dir, 'evaluation-results-pytorch'));
 
     // evaluate --snapshot <train folder>: the folder's snapshot, the model rebuilt from the recorded overrides.
     const ev = cli('evaluate', join(dir, 'config.yaml'), '--snapshot', train, '--max-images', '1');

@@ -19,6 +19,7 @@ import { CliError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
 import { snapshotConfig } from '../overrides.ts';
 import { snapshotMismatch } from '../snapshot-mismatch.ts';
+import { checkWritable } from '../writable.ts';
 import { intFlag, parseArgs, poseConfigPath, printWarnings, userError } from './train.ts';
 
 const usage = `Usage: dlc-gpu evaluate <project>/config.yaml [options]
@@ -101,6 +102,8 @@ export const evaluateCommand: Command = {
       printWarnings(data.warnings);
       const cfg = data.config;
       netType = cfg.net_type;
+      const outDir = join(data.project.root, 'evaluation-results-pytorch', `iteration-${data.project.iteration}`, data.layout.name);
+      checkWritable(outDir, 'evaluation results', 'make the project folder writable, or evaluate a copy of the project');
       await init({ device: flags.get('--device') ?? cfg.device ?? 'auto' }).catch((e: Error) => {
         throw new CliError(e.message, 1);
       });
@@ -129,8 +132,6 @@ export const evaluateCommand: Command = {
       const shuffleNumber = Number(/shuffle(\d+)$/.exec(layout.name)?.[1] ?? shuffle ?? 1);
       const pct = Number(/trainset(\d+)shuffle/.exec(layout.name)?.[1] ?? 0);
       const scorer = `DLC_${dlcNetName(cfg.net_type ?? 'resnet_50')}_${project.task}${project.date}shuffle${shuffleNumber}_snapshot_${snapshotUid(snapshot, cfg.runner.snapshot_prefix ?? 'snapshot')}`;
-      const outDir = join(project.root, 'evaluation-results-pytorch', `iteration-${project.iteration}`, layout.name);
-      mkdirSync(outDir, { recursive: true });
       const header = [...INDEX_COLUMNS, ...SCORE_COLUMNS];
       const row = [String(pct), String(shuffleNumber), String(metadata.epoch), String(pcutoff), ...SCORE_COLUMNS.map((c) => csvNum(scores[c]!))];
       writeFileAtomic(join(outDir, `${scorer}-results.csv`), `${header.join(',')}\n${row.join(',')}\n`);

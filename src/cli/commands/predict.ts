@@ -1,6 +1,6 @@
 // `dlc-gpu predict`: runs a trained snapshot on an image or a folder of images and writes the
 // predictions as a CSV in DeepLabCut's layout (scorer / bodyparts / x, y, likelihood), one row per image.
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { AugmentationPipeline } from '../../data/index.ts';
 import { init } from '../../index.ts';
@@ -12,6 +12,7 @@ import { CliError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
 import { snapshotConfig } from '../overrides.ts';
 import { snapshotMismatch } from '../snapshot-mismatch.ts';
+import { checkWritable } from '../writable.ts';
 import { parseArgs, userError } from './train.ts';
 
 const usage = `Usage: dlc-gpu predict <snapshot.pt | model train/ folder> <image | folder of images> [options]
@@ -27,18 +28,6 @@ const IMAGE_EXT = new Set(['.png', '.jpg', '.jpeg']);
 function skippedText(names: string[]): string {
   const types = [...new Set(names.map((n) => extname(n).toLowerCase() || '(no extension)'))].sort();
   return `${names.length} file${names.length === 1 ? '' : 's'} of unsupported types (${types.join(', ')})`;
-}
-
-/** Creates the folder and writes a probe file in it, so an unwritable --out fails before predicting. */
-function checkWritable(dir: string): void {
-  const probe = join(dir, `.dlc-gpu-write-test-${process.pid}`);
-  try {
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(probe, '');
-    rmSync(probe);
-  } catch (err) {
-    throw new CliError(`cannot write predictions to ${dir}: ${(err as Error).message}; pass --out with a folder you can write`, 1);
-  }
 }
 
 export const predictCommand: Command = {
@@ -66,7 +55,7 @@ export const predictCommand: Command = {
     if (skipped.length) process.stderr.write(`Skipping ${skippedText(skipped)} in ${input}\n`);
     const outDir = resolve(flags.get('--out') ?? (isDir ? input : dirname(input)));
     // Before any work: a folder that cannot be written would otherwise fail after every image was predicted.
-    checkWritable(outDir);
+    checkWritable(outDir, 'predictions', 'pass --out with a folder you can write');
     let netType: string | undefined;
     try {
       // The model as the snapshot was trained: pytorch_config.yaml plus the run's recorded overrides.

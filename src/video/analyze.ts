@@ -38,6 +38,8 @@ export interface AnalyzeVideoOptions {
     uniqueBodyparts: readonly string[];
   };
   progress?: ProgressOut;
+  /** Called with the frames done after each batch (tests sample memory there). */
+  onFrames?: (frames: number) => void;
 }
 
 export interface AnalyzeVideoResult {
@@ -99,7 +101,7 @@ export async function analyzeVideo(info: VideoInfo, outputs: VideoOutputs, o: An
         h5!.append(rows, count);
         csv?.append(rows, count);
       },
-      { model: o.model, pipeline: o.pipeline, bodyparts: o.bodyparts.length, batchSize: o.batchSize, label: info.path, timeline, onProgress: (n) => progress.update(n) },
+      { model: o.model, pipeline: o.pipeline, bodyparts: o.bodyparts.length, batchSize: o.batchSize, label: info.path, timeline, onProgress: (n) => (progress.update(n), o.onFrames?.(n)) },
     );
     progress.end(frames);
     const said = reader.messages ? ` (ffmpeg: ${reader.messages.split('\n').pop()})` : '';

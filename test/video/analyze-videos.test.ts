@@ -2,14 +2,14 @@
 // the PNGs): the .h5 DeepLabCut writes (read back by h5wasm, and by pandas when present) holds exactly
 // the keypoints `predict` gives on the same frames; the CSV's header rows; _meta.pickle's keys; cropping;
 // a bad video among good ones; existing results kept unless --overwrite.
-import { copyFileSync, existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFrameH5 } from '../../src/io/hdf5-dataframe.ts';
 import { unpickle } from '../../src/io/pickle.ts';
 import { HAS_OPENFIELD } from '../project/openfield.ts';
 import { useGpu } from '../helpers/gpu.ts';
-import { cleanup, cli, ffmpeg, openfieldClip, projectWithSnapshot } from './helpers.ts';
+import { cleanup, cli, openfieldClip, projectWithSnapshot } from './helpers.ts';
 import { HAS_PANDAS, python } from './python.ts';
 
 useGpu();
@@ -98,4 +98,47 @@ print(df.shape, str(df.dtypes.unique()[0]), m["Scorer"], m["frame_dimensions"], 
       expect(said.trim()).toBe(`(6, 12) float64 ${SCORER} (160, 120) 6`);
     }
   }, 240_000);
+
+  it('fails a missing, truncated or unreadable video with its name and reason, analyses the others, keeps results unless --overwrite', () => {
+    const folder = join(project.dir, 'mixed');
+    // a good copy, the same cut in half, a text file named .mp4, and a file that does not exist
+    mkdirSync(folder);
+    copyFileSync(clip, join(folder, 'a-good.avi'));
+    copyFileSync(clip, join(folder, 'b-truncated.avi'));
+    truncateSync(join(folder, 'b-truncated.avi'), Math.floor(statSync(clip).size / 2));
+    writeFileSync(join(folder, 'c-text.mp4'), 'not a video\n');
+    writeFileSync(join(folder, 'notes.txt'), 'not listed: not a video type\n');
+    const missing = join(project.dir, 'missing.mp4');
+    const r = cli('analyze-videos', project.config, folder, missing, '--batch-size', '4');
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/b-truncated\.avi: truncated or damaged: \d of 6 frames decoded \(ffmpeg: .+\)/);
+    expect(r.stderr).toContain(`${join(folder, 'c-text.mp4')}: cannot be read as a video (ffprobe: `);
+    expect(r.stderr).toContain(`${missing}: does not exist`);
+    expect(r.stderr).toContain('3 of 4 videos failed:');
+    const good = join(folder, `a-good${SCORER}.h5`);
+    expect(existsSync(good)).toBe(true);
+    // Nothing half-written: only the good video's results are there.
+    expect(readdirSync(folder).sort()).toEqual(['a-good.avi', `a-good${SCORER}.h5`, `a-good${SCORER}_meta.pickle`, 'b-truncated.avi', 'c-text.mp4', 'notes.txt']);
+
+    // An existing result is kept (DeepLabCut: "already analyzed") unless --overwrite.
+    writeFileSync(good, 'kept');
+    const again = cli('analyze-videos', project.config, join(folder, 'a-good.avi'));
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain('already analyzed');
+    expect(readFileSync(good, 'utf8')).toBe('kept');
+    const over = cli('analyze-videos', project.config, join(folder, 'a-good.avi'), '--overwrite', '--frames', '3');
+    expect(over.code, over.stderr).toBe(0);
+    expect(readFileSync(good).subarray(1, 4).toString()).toBe('HDF');
+  }, 240_000);
+
+  it('refuses bad arguments before any work', () => {
+    const bad = cli('analyze-videos', project.config, clip, '--cropping', '1,2,3');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--cropping must be four whole numbers x1,x2,y1,y2');
+    const td = cli('analyze-videos', project.config, clip, '--detector-snapshot', 'x.pt');
+    expect(td.code).toBe(2);
+    const shuffle = cli('analyze-videos', project.config, clip, '--shuffle', '9');
+    expect(shuffle.code).toBe(1);
+    expect(shuffle.stderr).toMatch(/trainset95shuffle9\/train\/pytorch_config\.yaml does not exist/);
+  });
 });

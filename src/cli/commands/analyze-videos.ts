@@ -3,10 +3,9 @@
 // overlapped, and written as DeepLabCut names and writes it: <video><scorer>.h5, optionally .csv, and
 // _meta.pickle, beside the video or in --destfolder. A video that cannot be read fails with its name and
 // the reason while the others are still analysed; the exit code is then 1, with the failures listed.
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
 import { parse } from 'yaml';
-import { loadPoseConfig } from '../../config/index.ts';
 import { AugmentationPipeline } from '../../data/index.ts';
 import { init } from '../../index.ts';
 import { Hdf5Error } from '../../io/hdf5-dataframe.ts';
@@ -17,6 +16,7 @@ import { probeVideo, requireFfmpeg, VideoError } from '../../video/ffmpeg.ts';
 import type { Crop } from '../../video/frame-reader.ts';
 import { SUPPORTED_VIDEOS, videoOutputs } from '../../video/outputs.ts';
 import { CliError } from '../cli-error.ts';
+import { snapshotConfig } from '../overrides.ts';
 import type { Command } from '../command.ts';
 import { chooseSnapshot } from './evaluate.ts';
 import { intFlag, isProjectConfig, parseArgs, userError } from './train.ts';
@@ -122,15 +122,26 @@ export const analyzeVideosCommand: Command = {
       throw new CliError((e as Error).message, 1);
     }
     try {
-      const cfg = loadPoseConfig(layout.poseConfig);
+      const trainDir = join(layout.modelDir, 'train');
+      const snapshot = snapshotFor(trainDir, flags.get('--snapshot'), project);
+      // The model as the snapshot was trained: pytorch_config.yaml plus the run's recorded overrides (as predict).
+      const trained = snapshotConfig(layout.poseConfig, snapshot);
+      if (trained.applied.length) process.stdout.write(`Using the overrides ${snapshot} was trained with: ${trained.applied.join(', ')}\n`);
+      const cfg = trained.config;
       if (cfg.method === 'td') throw new CliError(`${layout.poseConfig}: top-down models are not supported by analyze-videos yet (bottom-up only)`, 1);
       if (cfg.metadata.individuals.length > 1 || cfg.metadata.unique_bodyparts.length > 0)
         throw new CliError(`${layout.poseConfig}: multi-animal models (individuals, unique bodyparts) are not supported by analyze-videos yet`, 1);
-      const trainDir = join(layout.modelDir, 'train');
-      const snapshot = snapshotFor(trainDir, flags.get('--snapshot'), project);
       const batchSize = batchFlag ?? (typeof (project.raw as Record<string, unknown>).batch_size === 'number' ? ((project.raw as Record<string, unknown>).batch_size as number) : 1);
       if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new CliError(`${configPath}: batch_size must be a whole number >= 1`, 1);
       const scorer = dlcScorer(cfg.net_type ?? 'model', snapshot, cfg.runner.snapshot_prefix ?? 'snapshot');
+      // Videos already analysed are skipped before the GPU and the model are set up (DeepLabCut's check).
+      const todo = videos.filter((video) => {
+        const h5 = videoOutputs(video, scorer, destfolder).h5;
+        if (flags.has('--overwrite') || !existsSync(h5)) return true;
+        process.stdout.write(`Video ${video} already analyzed at ${h5} (--overwrite to analyse it again)\n`);
+        return false;
+      });
+      if (!todo.length) return 0;
       await init({ device: flags.get('--device') ?? cfg.device ?? 'auto' }).catch((e: Error) => {
         throw new CliError(e.message, 1);
       });
@@ -140,14 +151,10 @@ export const analyzeVideosCommand: Command = {
       const { model } = loadPoseModel(cfg, snapshot);
       try {
         const pipeline = new AugmentationPipeline(cfg.data.inference);
-        const pytorchConfig = parse(readFileSync(layout.poseConfig, 'utf8'));
+        const pytorchConfig = parse(trained.text);
         if (destfolder) mkdirSync(destfolder, { recursive: true });
-        for (const video of videos) {
+        for (const video of todo) {
           const outputs = videoOutputs(video, scorer, destfolder);
-          if (!flags.has('--overwrite') && existsSync(outputs.h5)) {
-            process.stdout.write(`Video ${video} already analyzed at ${outputs.h5} (--overwrite to analyse it again)\n`);
-            continue;
-          }
           try {
             const info = probeVideo(video);
             process.stdout.write(`${video}: ${info.width}x${info.height}, ${info.fps.toFixed(2)} fps, ${info.frames} frames${crop ? `, cropped to [${crop.join(', ')}]` : ''}\n`);

@@ -9,6 +9,7 @@ import { evaluateCommand } from './evaluate.ts';
 import { predictCommand } from './predict.ts';
 import { demoCommand } from './demo.ts';
 import { analyzeVideosCommand } from './analyze-videos.ts';
+import { createLabeledVideoCommand } from './create-labeled-video.ts';
 
 export const commands: Record<string, Command> = {
   info,
@@ -20,4 +21,5 @@ export const commands: Record<string, Command> = {
   evaluate: evaluateCommand,
   predict: predictCommand,
   'analyze-videos': analyzeVideosCommand,
+  'create-labeled-video': createLabeledVideoCommand,
 };

@@ -3,7 +3,9 @@
 // the keypoints `predict` gives on the same frames; the CSV's header rows; _meta.pickle's keys; cropping;
 // a bad video among good ones; existing results kept unless --overwrite.
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { parseDocument } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFrameH5 } from '../../src/io/hdf5-dataframe.ts';
 import { unpickle } from '../../src/io/pickle.ts';
@@ -97,6 +99,44 @@ print(df.shape, str(df.dtypes.unique()[0]), m["Scorer"], m["frame_dimensions"], 
       );
       expect(said.trim()).toBe(`(6, 12) float64 ${SCORER} (160, 120) 6`);
     }
+  }, 240_000);
+
+  it('create-labeled-video draws the keypoints in the colormap, skips existing videos, fails a video without results', async () => {
+    const doc = parseDocument(readFileSync(project.config, 'utf8'));
+    doc.set('skeleton', [['snout', 'tailbase']]);
+    doc.set('skeleton_color', 'white');
+    writeFileSync(project.config, doc.toString());
+    const noResults = join(project.dir, 'other', 'clip2.avi');
+    mkdirSync(join(project.dir, 'other'));
+    copyFileSync(clip, noResults);
+    const r = cli('create-labeled-video', project.config, clip, noResults, '--pcutoff', '0', '--dotsize', '4', '--keypoints-only', '--draw-skeleton');
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stderr).toContain(`${noResults}: no results to draw`);
+    expect(r.stderr).toContain('1 of 2 videos failed');
+    const out = join(project.dir, 'videos', `clip${SCORER}_p0_labeled.mp4`);
+    expect(r.stdout).toContain(`6 frames: ${out}`);
+    const probe = python('import sys; print(open(sys.argv[1], "rb").read(12)[4:8])', out);
+    expect(probe.trim()).toBe("b'ftyp'");
+    // The first frame, decoded: each keypoint (away from the others and the border) sits in its jet colour on black.
+    const raw = spawnSync('ffmpeg', ['-v', 'error', '-i', out, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1']).stdout as Buffer;
+    expect(raw.length).toBe(160 * 120 * 3);
+    const frame = await readFrameH5(`${join(project.dir, 'videos', `clip${SCORER}`)}.h5`, 'df_with_missing');
+    const colors = [[0, 0, 127], [0, 212, 255], [255, 229, 0], [127, 0, 0]];
+    let checked = 0;
+    for (let k = 0; k < 4; k++) {
+      const [x, y] = [frame.values[3 * k]!, frame.values[3 * k + 1]!];
+      const far = [0, 1, 2, 3].every((j) => j === k || Math.hypot(frame.values[3 * j]! - x, frame.values[3 * j + 1]! - y) > 12);
+      if (!far || x < 6 || y < 6 || x > 154 || y > 114) continue;
+      const o = (Math.floor(y) * 160 + Math.floor(x)) * 3;
+      for (let c = 0; c < 3; c++) expect(Math.abs(raw[o + c]! - colors[k]![c]!)).toBeLessThan(48);
+      checked++;
+    }
+    expect(checked, 'no keypoint of the random model lies clear of the others and the border').toBeGreaterThan(0);
+    // Black elsewhere (--keypoints-only): most of the frame is dark.
+    expect(raw.filter((v) => v > 40).length).toBeLessThan(raw.length / 4);
+    const again = cli('create-labeled-video', project.config, clip, '--pcutoff', '0');
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('already exists');
   }, 240_000);
 
   it('fails a missing, truncated or unreadable video with its name and reason, analyses the others, keeps results unless --overwrite', () => {

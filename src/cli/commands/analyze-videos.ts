@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { AugmentationPipeline } from '../../data/index.ts';
+import { GpuError } from '../../gpu/engine.ts';
 import { init } from '../../index.ts';
 import { Hdf5Error } from '../../io/hdf5-dataframe.ts';
 import { readProject, shuffleLayout, type Project } from '../../project/index.ts';
@@ -76,7 +77,7 @@ export function croppingOf(flag: string | undefined, project: Project): Crop | n
 }
 
 /** --snapshot, else config.yaml's snapshotindex (-1: the last of DeepLabCut's list, the best when there is one). */
-function snapshotFor(trainDir: string, flag: string | undefined, project: Project): string {
+export function snapshotFor(trainDir: string, flag: string | undefined, project: Project): string {
   if (flag !== undefined) return chooseSnapshot(trainDir, flag);
   const index = (project.raw as Record<string, unknown>).snapshotindex;
   if (typeof index === 'number' && Number.isInteger(index) && index !== -1) {
@@ -181,6 +182,9 @@ export const analyzeVideosCommand: Command = {
         model.dispose();
       }
     } catch (err) {
+      if (err instanceof GpuError && err.kind !== 'other') {
+        throw new CliError(`${err.message}.\nThe model and a batch of frames do not fit this device: lower --batch-size (or config.yaml's batch_size), or analyse a smaller region with --cropping.`, 1);
+      }
       userError(err);
     }
     if (failures.length) {

@@ -14,8 +14,7 @@ import { labeledVideoPath, videoOutputs } from '../../video/outputs.ts';
 import { CliError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
 import { snapshotConfig } from '../overrides.ts';
-import { listVideos } from './analyze-videos.ts';
-import { chooseSnapshot } from './evaluate.ts';
+import { listVideos, snapshotFor } from './analyze-videos.ts';
 import { intFlag, isProjectConfig, parseArgs, userError } from './train.ts';
 
 const usage = `Usage: dlc-gpu create-labeled-video <project>/config.yaml <video | folder> [more] [options]
@@ -95,7 +94,7 @@ export const createLabeledVideoCommand: Command = {
     const destfolder = flags.has('--destfolder') ? resolve(flags.get('--destfolder')!) : undefined;
     const failures: string[] = [];
     try {
-      const snapshot = chooseSnapshot(join(layout.modelDir, 'train'), flags.get('--snapshot'));
+      const snapshot = snapshotFor(join(layout.modelDir, 'train'), flags.get('--snapshot'), project);
       const cfg = snapshotConfig(layout.poseConfig, snapshot).config;
       const scorer = dlcScorer(cfg.net_type ?? 'model', snapshot, cfg.runner.snapshot_prefix ?? 'snapshot');
       for (const video of videos) {

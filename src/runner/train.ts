@@ -23,6 +23,7 @@ import { buildOptimizer } from './build-optimizer.ts';
 import { readSnapshot, resolveSnapshotPath, writeSnapshot, type SnapshotContents } from './checkpoint.ts';
 import { ConsoleLog, LearningStatsLogger, type LogSink } from './logging.ts';
 import { computeMetrics } from './metrics/index.ts';
+import { poseImages, type LoggedImage } from './image-log.ts';
 import { predictDataset } from './inference.ts';
 import { buildScheduler, loadSchedulerState, ReduceLROnPlateau, type BuiltScheduler } from './schedulers/index.ts';
 import { SnapshotManager } from './snapshots.ts';
@@ -166,7 +167,7 @@ export class PoseTrainingRunner {
     this.startEpoch = start;
     this.endEpoch = start + (options.epochs ?? cfg.train_settings.epochs);
     if (cfg.logger?.type === 'WandbLogger') {
-      this.wandb = new WandbLogger(cfg.logger as WandbSettings, cfg as unknown as Record<string, unknown>, (m) => this.log.info(`Warning: ${m}`), options.wandb);
+      this.wandb = new WandbLogger(cfg.logger as WandbSettings, cfg as unknown as Record<string, unknown>, (m) => this.log.info(`Warning: ${m}`), options.wandb, (m) => this.log.info(m));
     }
     this.stats = new LearningStatsLogger(join(options.trainDir, 'learning_stats.csv'));
     this.stats.load(start);
@@ -320,7 +321,7 @@ export class PoseTrainingRunner {
         await this.snapshots.update(e, this.metrics, e === this.endEpoch, this.writer(e));
         const row = { ...Object.fromEntries(Object.entries(this.losses).map(([k, v]) => [`losses/${k}`, v])), ...this.metrics };
         this.stats.log(e, row);
-        this.wandb?.log(e, row);
+        this.wandb?.log(e, row, await this.imagesToLog(e, inference));
         if (evalLine || e === this.endEpoch) this.writeLearningCurve();
         this.log.info(`Epoch ${e}/${this.endEpoch} (lr=${lr}), train loss ${fmt(train['train.total_loss'] ?? NaN)}${evalLine}`);
       }
@@ -346,6 +347,15 @@ export class PoseTrainingRunner {
       await loader.close();
       await this.wandb?.finish(this.stopSignal ? 130 : this.wandbExitCode);
     }
+  }
+
+  /** logger.image_log_interval (in epochs): DeepLabCut's train-0 / test-0 inputs, heatmaps and targets for W&B. */
+  private async imagesToLog(epoch: number, inference: AugmentationPipeline): Promise<LoggedImage[]> {
+    const interval = (this.config.logger as { image_log_interval?: number | null } | undefined)?.image_log_interval;
+    if (!this.wandb?.enabled || !interval || epoch % interval !== 0) return [];
+    const train = new AugmentationPipeline(this.config.data.train);
+    const seed = this.config.train_settings.seed + epoch;
+    return [...(await poseImages(this.model, this.options.train, train, 'train-0', seed)), ...(await poseImages(this.model, this.options.test, inference, 'test-0', seed))];
   }
 
   /** train/learning_curve.png from the learning_stats.csv rows so far. */

@@ -2,12 +2,15 @@
 // HTTP API, as the wandb client does it (wandb/sdk/internal/internal_api.py upsert_run, file_stream.py):
 // a GraphQL `upsertBucket` creates the run with its config, then POST {base}/files/{entity}/{project}/{run}/file_stream
 // carries wandb-history.jsonl lines (offset = lines sent before) and wandb-summary.json, and a final
-// {"complete": true, "exitcode": n}. Requests run in the background, one at a time, in order; any failure
+// {"complete": true, "exitcode": n}; images (logger.image_log_interval) go up through createRunFiles first.
+// Requests run in the background, one at a time, in order; any failure
 // (no key, unreachable, an HTTP or GraphQL error) warns once and turns the logger off, so training and the
 // local logs (learning_stats.csv, train.txt) never wait on or depend on W&B.
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import type { LoggedImage } from './image-log.ts';
 
 export interface WandbSettings {
   project_name: string;
@@ -39,6 +42,15 @@ const UPSERT_BUCKET = `mutation UpsertBucket(
   }
 }`;
 
+// wandb's internal_api upload_urls (clients after 0.15.4).
+const CREATE_RUN_FILES = `mutation CreateRunFiles($entity: String!, $project: String!, $run: String!, $files: [String!]!) {
+  createRunFiles(input: {entityName: $entity, projectName: $project, runName: $run, files: $files}) {
+    runID
+    uploadHeaders
+    files { name uploadUrl }
+  }
+}`;
+
 /** The password of the ~/.netrc `machine` entry for `host` (what `wandb login` writes). */
 export function netrcPassword(host: string, file = join(homedir(), '.netrc')): string | null {
   if (!existsSync(file)) return null;
@@ -61,9 +73,11 @@ function runId(): string {
 const strings = (v: unknown): string[] | undefined => (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : undefined);
 const text = (v: unknown): string | undefined => (typeof v === 'string' && v ? v : undefined);
 
-/** JSON with non-finite numbers as wandb writes them (NaN, Infinity), which json.dumps accepts. */
-function historyJson(row: Record<string, number>): string {
-  return `{${Object.entries(row).map(([k, v]) => `${JSON.stringify(k)}:${Number.isFinite(v) ? JSON.stringify(v) : Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity'}`).join(',')}}`;
+/** JSON with non-finite numbers as wandb writes them (NaN, Infinity), which json.dumps accepts; `extra` values as plain JSON. */
+function historyJson(row: Record<string, number>, extra: Record<string, unknown> = {}): string {
+  const numbers = Object.entries(row).map(([k, v]) => `${JSON.stringify(k)}:${Number.isFinite(v) ? JSON.stringify(v) : Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity'}`);
+  const others = Object.entries(extra).map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`);
+  return `{${[...numbers, ...others].join(',')}}`;
 }
 
 export class WandbLogger {
@@ -79,12 +93,15 @@ export class WandbLogger {
   private readonly started = Date.now();
   /** The run's page, once created. */
   url: string | null = null;
+  private run: { entity: string; project: string; id: string } | null = null;
 
   constructor(
     settings: WandbSettings,
     config: Record<string, unknown>,
     private readonly warn: (message: string) => void,
     env: WandbEnvironment = {},
+    /** Told the run's page once the run exists. */
+    private readonly info: (message: string) => void = () => {},
   ) {
     this.baseUrl = (env.baseUrl ?? process.env.WANDB_BASE_URL ?? 'https://api.wandb.ai').replace(/\/+$/, '');
     this.timeoutMs = env.timeoutMs ?? 15_000;
@@ -122,8 +139,10 @@ export class WandbLogger {
       const project = bucket?.project?.name ?? settings.project_name;
       if (!entity) throw new Error('upsertBucket did not say which entity owns the run');
       const id = bucket?.name ?? this.runId;
+      this.run = { entity, project, id };
       this.stream = `${this.baseUrl}/files/${encodeURIComponent(entity)}/${encodeURIComponent(project)}/${encodeURIComponent(id)}/file_stream`;
       this.url = `${this.baseUrl.replace('//api.', '//')}/${entity}/${project}/runs/${id}`;
+      this.info(`WandbLogger: run ${settings.run_name} at ${this.url}`);
     });
   }
 
@@ -165,18 +184,48 @@ export class WandbLogger {
     });
   }
 
-  /** Queues one history row (step = epoch, as DeepLabCut logs it); returns at once. */
-  log(step: number, values: Readonly<Record<string, number>>): void {
+  /**
+   * Queues one history row (step = epoch, as DeepLabCut logs it), with images as wandb.Image values;
+   * returns at once. Images are uploaded first, as the wandb client does: createRunFiles gives an upload
+   * URL per media file, each PNG is PUT there, and the row refers to it as an image-file.
+   */
+  log(step: number, values: Readonly<Record<string, number>>, images: readonly LoggedImage[] = []): void {
     if (this.off) return;
     const now = Date.now();
+    const media = images.map((im) => {
+      const sha256 = createHash('sha256').update(im.png).digest('hex');
+      const path = `media/images/${im.key}_${step}_${sha256.slice(0, 20)}.png`;
+      return { im, path, value: { _type: 'image-file', path, sha256, size: im.png.length, format: 'png', width: im.width, height: im.height } };
+    });
     const row = { ...values, _step: step, _runtime: (now - this.started) / 1000, _timestamp: now / 1000 };
     Object.assign(this.summary, row);
     const summary = historyJson(this.summary);
+    const history = historyJson(row, Object.fromEntries(media.map((m) => [m.im.key, m.value])));
     this.enqueue(async () => {
+      if (media.length) await this.upload(media.map((m) => ({ path: m.path, body: m.im.png })));
       const offset = this.lines;
-      await this.post(this.stream!, `{"files":{"wandb-history.jsonl":{"offset":${offset},"content":[${JSON.stringify(historyJson(row))}]},"wandb-summary.json":{"offset":0,"content":[${JSON.stringify(summary)}]}}}`);
+      const uploaded = media.length ? `,"uploaded":${JSON.stringify(media.map((m) => m.path))}` : '';
+      await this.post(this.stream!, `{"files":{"wandb-history.jsonl":{"offset":${offset},"content":[${JSON.stringify(history)}]},"wandb-summary.json":{"offset":0,"content":[${JSON.stringify(summary)}]}}${uploaded}}`);
       this.lines = offset + 1;
     });
+  }
+
+  private async upload(files: { path: string; body: Uint8Array }[]): Promise<void> {
+    const res = (await this.post(`${this.baseUrl}/graphql`, {
+      query: CREATE_RUN_FILES,
+      variables: { entity: this.run!.entity, project: this.run!.project, run: this.run!.id, files: files.map((f) => f.path) },
+    })) as { data?: { createRunFiles?: { uploadHeaders?: string[]; files?: { name: string; uploadUrl: string }[] } }; errors?: { message?: string }[] };
+    if (res.errors?.length) throw new Error(res.errors.map((e) => e.message).join('; '));
+    const created = res.data?.createRunFiles;
+    // Headers come as "Name:value" strings.
+    const headers = Object.fromEntries((created?.uploadHeaders ?? []).map((h) => [h.slice(0, h.indexOf(':')), h.slice(h.indexOf(':') + 1)]));
+    for (const f of files) {
+      const url = created?.files?.find((c) => c.name === f.path)?.uploadUrl;
+      if (!url) throw new Error(`createRunFiles gave no upload URL for ${f.path}`);
+      const put = await fetch(url, { method: 'PUT', headers, body: Buffer.from(f.body), signal: AbortSignal.timeout(this.timeoutMs) });
+      await put.arrayBuffer();
+      if (!put.ok) throw new Error(`HTTP ${put.status} uploading ${f.path}`);
+    }
   }
 
   /** Marks the run finished and waits (at most `waitMs`) for the queued requests. */

@@ -8,26 +8,42 @@ export interface Received {
   body: any;
 }
 
-/** A fake W&B API: answers upsertBucket for entity `ent` (or with `graphqlErrors`), and file_stream posts. */
-export async function fakeWandb(graphqlErrors = false): Promise<{ url: string; requests: Received[]; server: Server }> {
+/**
+ * A fake W&B API: answers upsertBucket for entity `ent` (or with `graphqlErrors`), createRunFiles with
+ * upload URLs on itself (PUT bodies land in `uploads`, by file name), and file_stream posts.
+ */
+export async function fakeWandb(graphqlErrors = false): Promise<{ url: string; requests: Received[]; uploads: Map<string, { body: Buffer; headers: IncomingMessage['headers'] }>; server: Server }> {
   const requests: Received[] = [];
+  const uploads = new Map<string, { body: Buffer; headers: IncomingMessage['headers'] }>();
+  let url = '';
   const server = createServer((req: IncomingMessage, res) => {
-    let text = '';
-    req.on('data', (c) => (text += c));
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const body = JSON.parse(text);
+      const raw = Buffer.concat(chunks);
+      // A media file PUT to the upload URL createRunFiles gave.
+      if (req.method === 'PUT') {
+        uploads.set(decodeURIComponent((req.url ?? '').replace(/^\/upload\//, '')), { body: raw, headers: req.headers });
+        return res.end();
+      }
+      const body = JSON.parse(raw.toString('utf8'));
       requests.push({ path: req.url ?? '', auth: req.headers.authorization, body });
       res.setHeader('Content-Type', 'application/json');
       if (req.url === '/graphql') {
         if (graphqlErrors) return res.end(JSON.stringify({ errors: [{ message: 'permission denied' }] }));
         const v = body.variables;
+        if (String(body.query).includes('createRunFiles')) {
+          const files = (v.files as string[]).map((name) => ({ name, uploadUrl: `${url}/upload/${encodeURIComponent(name)}` }));
+          return res.end(JSON.stringify({ data: { createRunFiles: { runID: 'X', uploadHeaders: ['Content-Type:image/png'], files } } }));
+        }
         return res.end(JSON.stringify({ data: { upsertBucket: { bucket: { id: 'X', name: v.name, displayName: v.displayName, project: { id: 'P', name: v.project, entity: { id: 'E', name: 'ent' } } }, inserted: true } } }));
       }
       res.end('{}');
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests, server };
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { url, requests, uploads, server };
 }
 
 /** A URL nothing listens on (a port just released). */

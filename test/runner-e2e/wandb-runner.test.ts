@@ -1,10 +1,12 @@
 // The training runner with `logger: {type: WandbLogger}` on a small demo project: against a fake W&B
 // server the run is created and every epoch's learning_stats.csv row arrives as a history line; against
 // an unreachable server there is exactly one warning and the local logs are what a run without a logger writes.
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { decode } from 'fast-png';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { PoseConfig } from '../../src/config/index.ts';
 import { openProjectData } from '../../src/data/index.ts';
@@ -83,5 +85,45 @@ describe('PoseTrainingRunner with a WandbLogger', () => {
     // Same seed, same run: the local log is byte for byte what the run without a logger wrote.
     expect(dead.stats).toBe(plain.stats);
     expect(streamed.stats).toBe(plain.stats);
+  });
+
+  it('image_log_interval: uploads train-0 and test-0 inputs, heatmaps and targets as PNGs the history row refers to', async () => {
+    const fake = await fakeWandb();
+    servers.push(fake.server);
+    const logger = { type: 'WandbLogger', project_name: 'demo', run_name: 'images', image_log_interval: 2 };
+    const run = await train('images', logger, { baseUrl: fake.url, apiKey: 'k' });
+    expect(run.lines.filter((l) => l.startsWith('Warning'))).toEqual([]);
+    expect(run.lines).toContain('WandbLogger: run images at http://127.0.0.1:' + new URL(fake.url).port + '/ent/demo/runs/' + fake.requests[0]!.body.variables.name);
+    const creates = fake.requests.filter((r) => r.path === '/graphql' && String(r.body.query).includes('createRunFiles'));
+    // Only epoch 2 is a multiple of the interval: one createRunFiles, for 2 x (input + 4 bodypart heatmaps).
+    expect(creates).toHaveLength(1);
+    const files = creates[0]!.body.variables.files as string[];
+    const keys = ['input', 'heatmap.0', 'heatmap.1', 'heatmap.2', 'heatmap.3'];
+    expect(files.map((f) => f.replace(/_2_[0-9a-f]{20}\.png$/, ''))).toEqual([...keys.map((k) => `media/images/train-0.${k}`), ...keys.map((k) => `media/images/test-0.${k}`)]);
+    expect(creates[0]!.body.variables).toMatchObject({ entity: 'ent', project: 'demo' });
+    const history = fake.requests.filter((r) => r.path.endsWith('/file_stream') && r.body.files).map((r) => JSON.parse(r.body.files['wandb-history.jsonl'].content[0].replace(/NaN/g, 'null')));
+    expect(history.map((h) => h._step)).toEqual([1, 2]);
+    expect(history[0]!['train-0.input']).toBeUndefined();
+    for (const f of files) {
+      const key = f.replace(/^media\/images\//, '').replace(/_2_[0-9a-f]{20}\.png$/, '');
+      const up = fake.uploads.get(f);
+      expect(up, f).toBeDefined();
+      expect(up!.headers['content-type']).toBe('image/png');
+      const png = decode(up!.body);
+      expect(history[1]![key]).toEqual({ _type: 'image-file', path: f, sha256: createHash('sha256').update(up!.body).digest('hex'), size: up!.body.length, format: 'png', width: png.width, height: png.height });
+      if (key.endsWith('.input')) {
+        // The 48x48 model input, in colour, with the ground truth drawn in pure red.
+        expect([png.width, png.height, png.channels]).toEqual([48, 48, 3]);
+        let red = 0;
+        for (let i = 0; i < png.data.length; i += 3) if (png.data[i] === 255 && png.data[i + 1] === 0 && png.data[i + 2] === 0) red++;
+        expect(red).toBeGreaterThan(20);
+      } else {
+        // Heatmap above its target, grey: 48 px / 16 = 3 features, deconv (kernel 3, stride 2) to 7x7.
+        expect([png.width, png.height, png.channels]).toEqual([7, 14, 1]);
+        // The Gaussian target (bottom half) peaks near 255 for the train image's visible keypoints.
+        const target = Array.from(png.data.slice(49));
+        if (key.startsWith('train-0')) expect(Math.max(...target)).toBeGreaterThan(150);
+      }
+    }
   });
 });

@@ -81,6 +81,17 @@ export function metaPickle(info: VideoInfo, o: AnalyzeVideoOptions, start: numbe
   });
 }
 
+/** Partial files being written right now, removed if the process is interrupted (see removePartials). */
+const partials = new Set<string>();
+
+/** Removes the partial files of the video being analysed (on SIGINT/SIGTERM, before exiting). */
+export function removePartials(): string[] {
+  const removed = [...partials];
+  for (const p of removed) rmSync(p, { force: true });
+  partials.clear();
+  return removed;
+}
+
 export async function analyzeVideo(info: VideoInfo, outputs: VideoOutputs, o: AnalyzeVideoOptions): Promise<AnalyzeVideoResult> {
   const start = Date.now() / 1000;
   const t0 = performance.now();
@@ -93,8 +104,12 @@ export async function analyzeVideo(info: VideoInfo, outputs: VideoOutputs, o: An
   const progress = new VideoProgress(info.path, expected, o.progress);
   const timeline = new QueueTimeline();
   try {
+    partials.add(h5Temp);
     h5 = await DataFrameH5Writer.create(h5Temp, 'df_with_missing', columns);
-    if (o.saveAsCsv) csv = new CsvStream(outputs.csv, columns);
+    if (o.saveAsCsv) {
+      csv = new CsvStream(outputs.csv, columns);
+      partials.add(csv.temp);
+    }
     const frames = await streamPoses(
       (n) => reader.read(n),
       (rows, count) => {
@@ -122,6 +137,8 @@ export async function analyzeVideo(info: VideoInfo, outputs: VideoOutputs, o: An
         : null;
     return { frames, seconds: (performance.now() - t0) / 1000, gpuIdle, warning };
   } finally {
+    partials.delete(h5Temp);
+    if (csv) partials.delete(csv.temp);
     reader.close();
     if (h5) {
       h5.abort();

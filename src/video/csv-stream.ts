@@ -9,7 +9,7 @@ import { partialPath } from './outputs.ts';
 const quote = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
 
 export class CsvStream {
-  private readonly temp: string;
+  readonly temp: string;
   private fd: number;
   private rows = 0;
 

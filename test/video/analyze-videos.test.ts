@@ -11,7 +11,7 @@ import { readFrameH5 } from '../../src/io/hdf5-dataframe.ts';
 import { unpickle } from '../../src/io/pickle.ts';
 import { HAS_OPENFIELD } from '../project/openfield.ts';
 import { useGpu } from '../helpers/gpu.ts';
-import { cleanup, cli, openfieldClip, projectWithSnapshot } from './helpers.ts';
+import { cleanup, cli, cliAsync, openfieldClip, projectWithSnapshot } from './helpers.ts';
 import { HAS_PANDAS, python } from './python.ts';
 
 useGpu();
@@ -169,6 +169,26 @@ print(df.shape, str(df.dtypes.unique()[0]), m["Scorer"], m["frame_dimensions"], 
     const over = cli('analyze-videos', project.config, join(folder, 'a-good.avi'), '--overwrite', '--frames', '3');
     expect(over.code, over.stderr).toBe(0);
     expect(readFileSync(good).subarray(1, 4).toString()).toBe('HDF');
+  }, 240_000);
+
+  it('on SIGINT exits 130 and leaves no partial file', async () => {
+    const folder = join(project.dir, 'interrupted');
+    const { clip: long } = openfieldClip(folder, 'long', 40);
+    const child = cliAsync('analyze-videos', project.config, long, '--batch-size', '4', '--save-as-csv');
+    let out = '';
+    let err = '';
+    child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+    const code = await new Promise<number | null>((resolve) => {
+      child.stdout!.on('data', (c: Buffer) => {
+        out += c.toString();
+        // The first progress line: frames are being analysed and the partial files exist.
+        if (/ frames [\d.]+ frames\/s ETA/.test(out) && !child.killed) child.kill('SIGINT');
+      });
+      child.on('close', (c) => resolve(c));
+    });
+    expect(code, out + err).toBe(130);
+    expect(err).toMatch(/interrupted; removed the partial .*\.partial-\d+\.h5/);
+    expect(readdirSync(folder).filter((f) => !f.endsWith('-frames')).sort()).toEqual(['long.avi']);
   }, 240_000);
 
   it('refuses bad arguments before any work', () => {

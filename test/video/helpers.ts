@@ -11,7 +11,7 @@ import { writeSnapshot } from '../../src/runner/checkpoint.ts';
 import { OPENFIELD, runCli } from '../project/openfield.ts';
 import { copyProject, POSE_CONFIG, SHUFFLE_DIR } from '../runner-e2e/helpers.ts';
 
-export { cleanup } from '../runner-e2e/helpers.ts';
+export { cleanup, cliAsync } from '../runner-e2e/helpers.ts';
 export const cli = runCli;
 
 /** A project copy with create-dataset done, the tiny model in pytorch_config.yaml and snapshot-001.pt. Needs the GPU initialised. */

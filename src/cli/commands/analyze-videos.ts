@@ -39,7 +39,8 @@ const usage = `Usage: dlc-gpu analyze-videos <project>/config.yaml <video | fold
 Writes <video><scorer>.h5 (pandas DataFrame under key df_with_missing: columns scorer / bodyparts /
 coords x, y, likelihood; one row per frame) and <video><scorer>_meta.pickle, with the scorer
 DLC_<Net>_<Task><date>shuffle<N>_snapshot_<uid>. Bottom-up single-animal models only for now.
-Exit codes: 0 all videos analysed (or already were), 1 some failed (listed at the end), 2 bad usage.`;
+Exit codes: 0 all videos analysed (or already were), 1 some failed (listed at the end), 2 bad usage,
+130 interrupted (Ctrl-C, SIGTERM: the partial files of the video in progress are removed).`;
 
 const VALUE_FLAGS = ['--shuffle', '--trainingsetindex', '--snapshot', '--detector-snapshot', '--videotype', '--batch-size', '--cropping', '--frames', '--destfolder', '--device'];
 const BOOL_FLAGS = ['--save-as-csv', '--overwrite'];
@@ -147,7 +148,15 @@ export const analyzeVideosCommand: Command = {
         throw new CliError(e.message, 1);
       });
       const { loadPoseModel } = await import('../../runner/inference.ts');
-      const { analyzeVideo } = await import('../../video/analyze.ts');
+      const { analyzeVideo, removePartials } = await import('../../video/analyze.ts');
+      // Ctrl-C / SIGTERM: no half-written result is left behind (finished videos keep theirs).
+      for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+        process.once(sig, () => {
+          const removed = removePartials();
+          process.stderr.write(`\ndlc-gpu analyze-videos: interrupted${removed.length ? `; removed the partial ${removed.join(', ')}` : ''}\n`);
+          process.exit(130);
+        });
+      }
       process.stdout.write(`Analyzing videos with ${snapshot}\nScorer: ${scorer}\n`);
       const { model } = loadPoseModel(cfg, snapshot);
       try {

@@ -1,5 +1,5 @@
 """PyTorch CPU side of bench/video.ts: DeepLabCut's video loop on the same frames: cv2.VideoCapture reads
-frames one at a time (BGR -> RGB), batches of 8 are normalised (ImageNet mean/std, as data.inference
+frames one at a time (BGR -> RGB), batches (--batch) are normalised (ImageNet mean/std, as data.inference
 normalize_images) and run through the resnet_50 pose model (eval, no grad), then DeepLabCut's heatmap
 predictor (sigmoid, argmax, locref * 7.2801, stride 8) gives the keypoints. Times decode alone, inference
 alone (on decoded frames in memory) and end to end; prints one JSON line.

@@ -6,7 +6,8 @@ import { AugmentationPipeline } from '../../data/index.ts';
 import { init } from '../../index.ts';
 import { ImageError, readImage } from '../../io/image.ts';
 import { writeFileAtomic } from '../../project/index.ts';
-import { dlcNetName, predictionsCsv, snapshotUid, type PredictionRow } from '../../runner/predictions-csv.ts';
+import { predictionsCsv, type PredictionRow } from '../../runner/predictions-csv.ts';
+import { dlcScorer } from '../../runner/scorer.ts';
 import { listSnapshots } from '../../runner/snapshots.ts';
 import { CliError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
@@ -95,9 +96,7 @@ export const predictCommand: Command = {
       }
       model.dispose();
       if (!rows.length) throw new CliError(`no image could be read:\n  ${failed.join('\n  ')}`, 1);
-      const modelFolder = basename(dirname(dirname(snapshot)));
-      const m = /^(.*)-trainset\d+shuffle(\d+)$/.exec(modelFolder);
-      const scorer = `DLC_${dlcNetName(cfg.net_type ?? 'model')}_${m ? `${m[1]}shuffle${m[2]}_` : ''}snapshot_${snapshotUid(snapshot, cfg.runner.snapshot_prefix ?? 'snapshot')}`;
+      const scorer = dlcScorer(cfg.net_type ?? 'model', snapshot, cfg.runner.snapshot_prefix ?? 'snapshot');
       mkdirSync(outDir, { recursive: true });
       const out = join(outDir, `image_predictions_${scorer}.csv`);
       writeFileAtomic(out, predictionsCsv(scorer, cfg.metadata.bodyparts, null, rows));

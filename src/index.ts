@@ -56,3 +56,5 @@ export * as nn from './nn/index.ts';
 export * as optim from './optim/index.ts';
 export * as io from './io/index.ts';
 export * from './ops/conv.ts';
+export { defineOp, type OpDefinition, type OpContext, type CustomOp } from './tensor/define-op.ts';
+export { gradcheck, seededUniform, type GradcheckOptions, type GradcheckResult, type GradcheckInput } from './tensor/gradcheck.ts';

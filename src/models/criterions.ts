@@ -31,14 +31,9 @@ export class WeightedCriterion {
   }
 }
 
-export function buildCriterion(type: string, where: string): WeightedCriterion {
-  if (!(criterionTypes as readonly string[]).includes(type))
-    throw new Error(`${where}: criterion type '${type}' is not supported (supported: ${criterionTypes.join(', ')})`);
-  return new WeightedCriterion(type as CriterionType);
-}
-
 /** WeightedLossAggregator: mean over named losses of weight * loss. */
-export function aggregate(losses: readonly { loss: Tensor; weight: number }[]): Tensor {
+export function weightedMean(losses: readonly { loss: Tensor; weight: number }[]): Tensor {
+  if (!losses.length) throw new Error('WeightedLossAggregator: no losses to aggregate');
   let total = mulScalar(losses[0]!.loss, losses[0]!.weight);
   for (const l of losses.slice(1)) total = add(total, mulScalar(l.loss, l.weight));
   return mulScalar(total, 1 / losses.length);

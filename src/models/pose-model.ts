@@ -1,100 +1,100 @@
-// PoseModel: backbone + heads built from a pytorch_config.yaml `model` block, with DeepLabCut's
-// targets, losses (keys like bodypart_heatmap, bodypart_locref, total_loss) and predictions.
+// PoseModel: backbone, optional neck and named heads built from a pytorch_config.yaml `model` block through
+// the registries (built-in and plugin types alike), with DeepLabCut's targets, losses (keys like
+// bodypart_heatmap, bodypart_locref, total_loss) and predictions.
 import { Module } from '../nn/module.ts';
 import { ModuleDict } from '../nn/layers.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import { Backbone, buildBackbone, type BackboneConfig } from './backbones/index.ts';
-import { aggregate, buildCriterion, WeightedCriterion } from './criterions.ts';
-import { HeatmapHead, type DeconvConfig, type HeatmapHeadOutputs } from './heads/heatmap-head.ts';
-import { HeatmapPredictor } from './predictors/heatmap.ts';
-import { HeatmapGenerator, type HeatmapTargets, type KeypointBatch } from './target-generators/heatmap.ts';
+import { buildBackbone, type Backbone, type BackboneConfig } from './backbones/index.ts';
+import './builtin-types.ts';
+import type { DeconvConfig } from './heads/heatmap-head.ts';
+import type { Criterion, HeadOutputs, LossAggregator, Neck, PoseHead, Predictor, Target, TargetGenerator } from './parts.ts';
+import { CRITERIONS, HEADS, LOSS_AGGREGATORS, NECKS, PREDICTORS, TARGET_GENERATORS } from './registries.ts';
+import type { TypedBlock } from './registry.ts';
+import type { KeypointBatch } from './target-generators/heatmap.ts';
 
 /** The parts of the config's `model` block a pose model reads. */
 export interface PoseModelConfig {
   backbone: BackboneConfig;
   backbone_output_channels: number;
+  neck?: TypedBlock | null;
   heads: Record<string, HeadConfig>;
 }
 
-interface HeadConfig {
-  type: string;
-  weight_init?: string | null;
-  predictor: { type: string; [k: string]: unknown };
-  target_generator: { type: string; [k: string]: unknown };
-  criterion: Record<string, { type: string; weight?: number }> | { type: string; weight?: number };
+export interface HeadConfig extends TypedBlock {
+  predictor: TypedBlock;
+  target_generator: TypedBlock;
+  /** One criterion (for the `heatmap` output), or criteria by output name with weights. */
+  criterion: Record<string, TypedBlock & { weight?: number }> | (TypedBlock & { weight?: number });
+  aggregator?: TypedBlock;
+  /** A HeatmapHead's deconvolution stacks (other head types read their own keys). */
   heatmap_config?: DeconvConfig;
   locref_config?: DeconvConfig;
-  [k: string]: unknown;
+  weight_init?: string | null;
 }
 
 interface HeadParts {
-  head: HeatmapHead;
-  generator: HeatmapGenerator;
-  predictor: HeatmapPredictor;
-  criteria: { name: 'heatmap' | 'locref'; criterion: WeightedCriterion; weight: number }[];
+  head: PoseHead;
+  generator: TargetGenerator;
+  predictor: Predictor;
+  criteria: { output: string; criterion: Criterion; weight: number }[];
+  aggregator: LossAggregator;
 }
 
-const num = (v: unknown, fallback: number) => (typeof v === 'number' ? v : fallback);
-const bool = (v: unknown, fallback: boolean) => (typeof v === 'boolean' ? v : fallback);
+const DEFAULT_AGGREGATOR: TypedBlock = { type: 'WeightedLossAggregator' };
 
-function headParts(name: string, cfg: HeadConfig, seed: number): HeadParts {
+/** A head's criteria by output name: a single criterion applies to the `heatmap` output, as in DeepLabCut. */
+function namedCriteria(c: HeadConfig['criterion']): Record<string, TypedBlock & { weight?: number }> {
+  return typeof (c as TypedBlock).type === 'string' ? { heatmap: c as TypedBlock } : (c as Record<string, TypedBlock>);
+}
+
+function headParts(name: string, cfg: HeadConfig, inChannels: number, seed: number): HeadParts {
   const where = `model.heads.${name}`;
-  if (cfg.type !== 'HeatmapHead') throw new Error(`${where}.type: '${cfg.type}' is not available yet (supported: HeatmapHead)`);
-  if (!cfg.heatmap_config) throw new Error(`${where}.heatmap_config is required for a HeatmapHead`);
-  const head = new HeatmapHead(cfg.heatmap_config, cfg.locref_config, { weightInit: cfg.weight_init ?? null, seed });
-  const tg = cfg.target_generator;
-  const mode = tg.type === 'HeatmapGaussianGenerator' ? 'gaussian' : tg.type === 'HeatmapPlateauGenerator' ? 'plateau' : null;
-  if (!mode) throw new Error(`${where}.target_generator.type: '${tg.type}' is not supported (HeatmapGaussianGenerator, HeatmapPlateauGenerator)`);
-  if ((tg.heatmap_mode ?? 'KEYPOINT') !== 'KEYPOINT') throw new Error(`${where}.target_generator.heatmap_mode: only KEYPOINT is supported`);
-  const generator = new HeatmapGenerator({
-    numHeatmaps: num(tg.num_heatmaps, head.stride),
-    posDistThresh: num(tg.pos_dist_thresh, 17),
-    mode,
-    gradientMasking: bool(tg.gradient_masking, false),
-    backgroundWeight: num(tg.background_weight, 0.1),
-    generateLocref: bool(tg.generate_locref, true) && !!cfg.locref_config,
-    locrefStd: num(tg.locref_std, 7.2801),
+  const head = HEADS.build(cfg, { where, seed, inChannels }, where);
+  const part = { head: cfg, headModule: head, seed };
+  const generator = TARGET_GENERATORS.build(cfg.target_generator, { ...part, where: `${where}.target_generator` }, `${where}.target_generator`);
+  const predictor = PREDICTORS.build(cfg.predictor, { ...part, where: `${where}.predictor` }, `${where}.predictor`);
+  const single = typeof (cfg.criterion as TypedBlock).type === 'string';
+  const criteria = Object.entries(namedCriteria(cfg.criterion)).map(([output, c]) => {
+    const at = single ? `${where}.criterion` : `${where}.criterion.${output}`;
+    return { output, criterion: CRITERIONS.build(c, { where: at, seed }, at), weight: c.weight ?? 1 };
   });
-  const pr = cfg.predictor;
-  if (pr.type !== 'HeatmapPredictor') throw new Error(`${where}.predictor.type: '${pr.type}' is not supported (HeatmapPredictor)`);
-  const predictor = new HeatmapPredictor({
-    applySigmoid: bool(pr.apply_sigmoid, true),
-    clipScores: bool(pr.clip_scores, false),
-    locationRefinement: bool(pr.location_refinement, true),
-    locrefStd: num(pr.locref_std, 7.2801),
-  });
-  const crit = cfg.criterion as Record<string, { type: string; weight?: number }>;
-  const named = 'type' in crit && typeof crit.type === 'string' ? { heatmap: crit as unknown as { type: string; weight?: number } } : crit;
-  const criteria = Object.entries(named).map(([k, c]) => {
-    if (k !== 'heatmap' && k !== 'locref') throw new Error(`${where}.criterion.${k}: a HeatmapHead has heatmap and locref outputs only`);
-    return { name: k as 'heatmap' | 'locref', criterion: buildCriterion(c.type, `${where}.criterion.${k}.type`), weight: c.weight ?? 1 };
-  });
-  return { head, generator, predictor, criteria };
+  const aggregator = LOSS_AGGREGATORS.build(cfg.aggregator ?? DEFAULT_AGGREGATOR, { where: `${where}.aggregator`, seed }, `${where}.aggregator`);
+  return { head, generator, predictor, criteria, aggregator };
 }
 
-export type PoseOutputs = Record<string, HeatmapHeadOutputs>;
-export type PoseTargets = Record<string, HeatmapTargets>;
+export type PoseOutputs = Record<string, HeadOutputs>;
+export type PoseTargets = Record<string, Record<string, Target>>;
 
 export class PoseModel extends Module {
   readonly backbone: Backbone;
+  readonly neck: Neck | null;
   private readonly parts = new Map<string, HeadParts>();
+  private readonly aggregator: LossAggregator;
   constructor(cfg: PoseModelConfig, opts: { seed?: number } = {}) {
     super();
     const seed = opts.seed ?? 0;
     this.backbone = this.registerModule('backbone', buildBackbone(cfg.backbone, seed));
     if (this.backbone.outChannels !== cfg.backbone_output_channels)
-      throw new Error(`model.backbone_output_channels is ${cfg.backbone_output_channels}, but ${cfg.backbone.model_name} gives ${this.backbone.outChannels}`);
-    const heads = this.registerModule('heads', new ModuleDict<HeatmapHead>());
+      throw new Error(`model.backbone_output_channels is ${cfg.backbone_output_channels}, but the ${cfg.backbone.type} backbone${cfg.backbone.model_name ? ` ${cfg.backbone.model_name}` : ''} gives ${this.backbone.outChannels}`);
+    this.neck = cfg.neck ? this.registerModule('neck', NECKS.build(cfg.neck, { where: 'model.neck', seed: seed + 5_000, inChannels: this.backbone.outChannels }, 'model.neck')) : null;
+    const inChannels = this.neck?.outChannels ?? this.backbone.outChannels;
+    const heads = this.registerModule('heads', new ModuleDict<PoseHead>());
     Object.entries(cfg.heads).forEach(([name, h], i) => {
-      const parts = headParts(name, h, seed + 10_000 * (i + 1));
+      const parts = headParts(name, h, inChannels, seed + 10_000 * (i + 1));
       heads.set(name, parts.head);
       this.parts.set(name, parts);
     });
+    this.aggregator = LOSS_AGGREGATORS.build(DEFAULT_AGGREGATOR, { where: 'model', seed }, 'model');
   }
 
-  /** Input pixels per heatmap cell: backbone stride / head upsampling (DeepLabCut's model stride). */
+  /** Input pixels per output cell of a head: backbone stride / head upsampling (DeepLabCut's model stride). */
   stride(head = 'bodypart'): number {
     return this.backbone.stride / this.part(head).head.stride;
+  }
+
+  /** The head names, in config order. */
+  get headNames(): string[] {
+    return [...this.parts.keys()];
   }
 
   private part(name: string): HeadParts {
@@ -103,47 +103,45 @@ export class PoseModel extends Module {
     return p;
   }
 
-  /** images [B, 3, H, W] (normalised) -> per head, heatmap [B, K, h, w] and locref [B, 2K, h, w]. */
+  /** images [B, 3, H, W] (normalised) -> per head, its outputs (a HeatmapHead: heatmap [B, K, h, w], locref [B, 2K, h, w]). */
   forward(images: Tensor): PoseOutputs {
-    const features = this.backbone.forward(images);
+    const backbone = this.backbone.forward(images);
+    const features = this.neck ? this.neck.forward(backbone) : backbone;
     const out: PoseOutputs = {};
     for (const [name, p] of this.parts) out[name] = p.head.forward(features);
     return out;
   }
 
-  /** Targets for each head's output size from keypoints [B, individuals, K, 3] in input-image pixels. */
+  /** Targets for each head's outputs from keypoints [B, individuals, K, 3] in input-image pixels. */
   getTarget(keypoints: KeypointBatch, outputs: PoseOutputs): PoseTargets {
     const t: PoseTargets = {};
-    for (const [name, p] of this.parts) {
-      const [, , h, w] = outputs[name]!.heatmap.shape as [number, number, number, number];
-      t[name] = p.generator.generate(keypoints, h, w, this.stride(name));
-    }
+    for (const [name, p] of this.parts) t[name] = p.generator.generate(keypoints, outputs[name]!, this.stride(name));
     return t;
   }
 
-  /** DeepLabCut's loss dict: `<head>_<output>` terms, `<head>_total_loss` is not kept separately; total_loss = mean over heads. */
+  /** DeepLabCut's loss dict: `<head>_<output>` terms; total_loss aggregates each head's aggregated terms. */
   getLoss(outputs: PoseOutputs, targets: PoseTargets): Record<string, Tensor> {
     const losses: Record<string, Tensor> = {};
-    const totals: { loss: Tensor; weight: number }[] = [];
+    const totals: { name: string; loss: Tensor; weight: number }[] = [];
     for (const [name, p] of this.parts) {
-      const terms = p.criteria.map(({ name: out, criterion, weight }) => {
-        const o = outputs[name]![out];
-        const t = targets[name]![out];
-        if (!o || !t) throw new Error(`head ${name}: no ${out} output or target to compute its loss`);
+      const terms = p.criteria.map(({ output, criterion, weight }) => {
+        const o = outputs[name]![output];
+        const t = targets[name]![output];
+        if (!o || !t) throw new Error(`head ${name}: no ${output} output or target to compute its loss (outputs: ${Object.keys(outputs[name]!).join(', ')}; targets: ${Object.keys(targets[name]!).join(', ')})`);
         const loss = criterion.loss(o, t.target, t.weights);
-        losses[`${name}_${out}`] = loss;
-        return { loss, weight };
+        losses[`${name}_${output}`] = loss;
+        return { name: output, loss, weight };
       });
-      totals.push({ loss: aggregate(terms), weight: 1 });
+      totals.push({ name, loss: p.aggregator.aggregate(terms), weight: 1 });
     }
-    losses.total_loss = aggregate(totals);
+    losses.total_loss = this.aggregator.aggregate(totals);
     return losses;
   }
 
   /** Per head, poses [B, K, 3] = (x, y, score) in input-image pixels. */
   getPredictions(outputs: PoseOutputs): Record<string, Tensor> {
     const poses: Record<string, Tensor> = {};
-    for (const [name, p] of this.parts) poses[name] = p.predictor.predict(outputs[name]!.heatmap, outputs[name]!.locref ?? null, this.stride(name));
+    for (const [name, p] of this.parts) poses[name] = p.predictor.predict(outputs[name]!, this.stride(name));
     return poses;
   }
 }

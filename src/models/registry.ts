@@ -34,6 +34,20 @@ export class UnknownTypeError extends Error {
   }
 }
 
+// The source recorded for registrations that name none: 'built-in', or the plugin being loaded.
+let currentSource = 'built-in';
+
+/** Runs `fn` (a plugin's registration) so that what it registers is recorded as coming from `source`. */
+export async function registeringAs<R>(source: string, fn: () => R | Promise<R>): Promise<R> {
+  const before = currentSource;
+  currentSource = source;
+  try {
+    return await fn();
+  } finally {
+    currentSource = before;
+  }
+}
+
 export class Registry<T, Ctx = unknown> {
   private readonly entries = new Map<string, RegistryEntry<T, Ctx>>();
   /**
@@ -48,7 +62,7 @@ export class Registry<T, Ctx = unknown> {
   /** Registers `type`. Registering a taken name from another source is an error; the same source again replaces it (a plugin imported twice). */
   register(type: string, build: (cfg: TypedBlock, ctx: Ctx) => T, opts: RegisterOptions = {}): void {
     if (!type) throw new Error(`${this.name}: a type name must be a non-empty string`);
-    const source = opts.source ?? 'built-in';
+    const source = opts.source ?? currentSource;
     const taken = this.entries.get(type);
     if (taken && taken.source !== source)
       throw new Error(`${this.name}: type '${type}' is already registered by ${taken.source}; ${source} cannot register it again`);
@@ -73,6 +87,11 @@ export class Registry<T, Ctx = unknown> {
   /** Builds the block's type; `where` is the block's key path (model.backbone), errors name `<where>.type`. */
   build(cfg: TypedBlock, ctx: Ctx, where: string): T {
     return this.get(cfg.type, `${where}.type`).build(cfg, ctx);
+  }
+
+  /** The registered types that came from `source`. */
+  typesFrom(source: string): string[] {
+    return [...this.entries.values()].filter((e) => e.source === source).map((e) => e.type).sort();
   }
 
   /** Removes a type (tests, and plugins that unload). */

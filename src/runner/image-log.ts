@@ -37,7 +37,10 @@ export async function poseImages(model: PoseModel, dataset: PoseDataset, pipelin
       tidy(() => {
         const out = model.forward(batch.images);
         const targets = model.getTarget({ data: batch.keypoints, batch: 1, individuals: batch.individuals }, out);
-        return Object.keys(out).flatMap((head) => [softmax(out[head]!.heatmap, 1), targets[head]!.heatmap.target]);
+        // Heads with a heatmap output and target (a plugin head may have neither).
+        return Object.keys(out)
+          .filter((head) => out[head]!.heatmap && targets[head]?.heatmap)
+          .flatMap((head) => [softmax(out[head]!.heatmap!, 1), targets[head]!.heatmap!.target]);
       }),
     );
     const images: LoggedImage[] = [];

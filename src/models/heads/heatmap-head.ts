@@ -40,10 +40,10 @@ export class DeconvModule extends Layer {
   }
 }
 
-export interface HeatmapHeadOutputs {
+export type HeatmapHeadOutputs = {
   heatmap: Tensor;
   locref?: Tensor;
-}
+};
 
 export class HeatmapHead extends Module {
   readonly stride: number;

@@ -1,5 +1,5 @@
 // Bundles kernels/*.wgsl into a TypeScript module of strings, so the engine core never reads
-// files at run time (it must also run in a browser). `npm ci` runs this through `prepare`;
+// files at run time (it must also run in a browser). `npm ci` runs this through `prepare` (scripts/build.mjs);
 // test/kernel-bundle.test.ts fails when the committed bundle is stale.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

@@ -58,3 +58,7 @@ export * as io from './io/index.ts';
 export * from './ops/conv.ts';
 export { defineOp, type OpDefinition, type OpContext, type CustomOp } from './tensor/define-op.ts';
 export { gradcheck, seededUniform, type GradcheckOptions, type GradcheckResult, type GradcheckInput } from './tensor/gradcheck.ts';
+/** Pose-model parts and DeepLabCut's registries (BACKBONES, HEADS, ...), which plugins extend. */
+export * as models from './models/index.ts';
+export * as registries from './models/registries.ts';
+export { Registry, UnknownTypeError, type TypedBlock, type RegisterOptions } from './models/registry.ts';

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { ConfigError, parseDotPath, parsePoseConfig, parseValue, setIn, usesFlushSequences, type PoseConfig } from '../config/index.ts';
+import { checkSnapshotPlugins } from '../plugins/check.ts';
 import { readSnapshot } from '../runner/checkpoint.ts';
 import { CliError } from './cli-error.ts';
 
@@ -67,14 +68,17 @@ export function applyOverrides(file: string, overrides: readonly Override[], fro
  * snapshot is not from this config's train/ folder.
  */
 export function snapshotConfig(file: string, snapshot: string, foreign = false): OverriddenConfig & { applied: string[] } {
-  // Another shuffle's snapshot: its overrides were relative to that shuffle's config, not this one.
-  if (foreign) return { ...applyOverrides(file, []), applied: [] };
   let recorded: string[];
   try {
-    recorded = readSnapshot(snapshot).metadata.overrides ?? [];
+    const metadata = readSnapshot(snapshot).metadata;
+    // Before the config is validated: a missing plugin is named, not reported as an unknown type.
+    checkSnapshotPlugins(snapshot, metadata.plugins, file);
+    recorded = metadata.overrides ?? [];
   } catch (err) {
     throw new CliError((err as Error).message, 1);
   }
+  // Another shuffle's snapshot: its overrides were relative to that shuffle's config, not this one.
+  if (foreign) return { ...applyOverrides(file, []), applied: [] };
   const overrides = recorded.map((t) => parseSet(t, `${snapshot}: recorded override`));
   return { ...applyOverrides(file, overrides, `the overrides recorded in ${snapshot}`), applied: recorded };
 }

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import * as v from 'valibot';
 import { stringify } from 'yaml';
+import { checkRegisteredTypes } from '../models/check-types.ts';
 import { checkConsistency } from './consistency.ts';
 import { ConfigError, type ConfigIssue } from './errors.ts';
 import { PlaceholderError, resolvePlaceholders } from './placeholders.ts';
@@ -62,6 +63,7 @@ export function parsePoseConfig(text: string, file: string): { config: PoseConfi
     issues.push(...toConfigIssues(result.issues, source, PoseConfigSchema, input).filter((i) => !seen.has(i.path.join('\0'))));
     throw new ConfigError(byPosition(issues));
   }
+  issues.push(...checkRegisteredTypes(result.output.model as Mapping, source));
   issues.push(...checkConsistency(result.output, source));
   if (issues.length > 0) throw new ConfigError(byPosition(issues));
   return { config: result.output, source };

@@ -24,10 +24,13 @@ function flatten(issue: Issue, prefix: KeyPath): { issue: Issue; path: (string |
 // Valibot's own wording starts with "Invalid ..."; anything else is a message written in a schema.
 const isCustom = (m: string) => !/^Invalid /.test(m);
 
-function describe(issue: Issue, path: KeyPath, schema: unknown, input: unknown): { message: string; atKey: boolean } {
+// `path` is where the issue sits in the file; the schema and input start `skip` segments down it (a plugin's
+// schema checks one block of the config).
+function describe(issue: Issue, path: KeyPath, schema: unknown, input: unknown, skip: number): { message: string; atKey: boolean } {
   const last = path[path.length - 1];
+  const rel = path.slice(skip);
   if (issue.type === 'strict_object' && issue.expected === 'never') {
-    const hint = closest(String(last), allowedKeys(schema, input, path.slice(0, -1)));
+    const hint = closest(String(last), allowedKeys(schema, input, rel.slice(0, -1)));
     return { message: `unknown key '${String(last)}'${hint ? `; did you mean '${hint}'?` : ''}`, atKey: true };
   }
   if (issue.received === 'undefined') {
@@ -36,7 +39,7 @@ function describe(issue: Issue, path: KeyPath, schema: unknown, input: unknown):
   }
   if (issue.type === 'check') return { message: issue.message, atKey: false };
   if (isCustom(issue.message)) return { message: `${issue.message}, got ${issue.received}`.replace(/, got undefined$/, ''), atKey: false };
-  const options = allowedValues(schema, input, path);
+  const options = allowedValues(schema, input, rel);
   if (options) {
     const hint = typeof issue.input === 'string' ? closest(issue.input, options) : undefined;
     return {
@@ -59,7 +62,7 @@ export function toConfigIssues(
   return issues
     .flatMap((i) => flatten(i, prefix))
     .map(({ issue, path }) => {
-      const { message, atKey } = describe(issue, path, schema, input);
+      const { message, atKey } = describe(issue, path, schema, input, prefix.length);
       return issueAt(source, path, message, atKey);
     });
 }

@@ -20,6 +20,18 @@ export interface SnapshotMetadata {
    * them), so evaluate and predict rebuild the model the snapshot was trained as. DeepLabCut ignores the key.
    */
   overrides?: string[];
+  /**
+   * dlc-gpu only: the plugins whose types the model was built with (`REGISTRY:Type`), so loading the
+   * snapshot without them fails naming the plugin rather than an unknown type.
+   */
+  plugins?: RecordedPlugin[];
+}
+
+export interface RecordedPlugin {
+  /** The plugin module's absolute path when the snapshot was written. */
+  path: string;
+  /** What it registered: `HEADS:CoordConvHead`, ... */
+  types: string[];
 }
 
 export interface SnapshotContents {
@@ -92,6 +104,7 @@ export function snapshotObject(c: SnapshotContents): Record<string, unknown> {
       metrics: floats(c.metadata.metrics),
       losses: floats(c.metadata.losses),
       ...(c.metadata.overrides?.length ? { overrides: [...c.metadata.overrides] } : {}),
+      ...(c.metadata.plugins?.length ? { plugins: c.metadata.plugins.map((p) => ({ path: p.path, types: [...p.types] })) } : {}),
     },
     model,
   };
@@ -172,6 +185,14 @@ export function readSnapshot(path: string): SnapshotContents {
   };
   const overrides = get(meta, 'overrides');
   if (Array.isArray(overrides) && overrides.every((o) => typeof o === 'string')) metadata.overrides = overrides as string[];
+  const plugins = get(meta, 'plugins');
+  if (Array.isArray(plugins)) {
+    metadata.plugins = plugins.flatMap((p) => {
+      const path = get(p, 'path');
+      const types = get(p, 'types');
+      return typeof path === 'string' && Array.isArray(types) ? [{ path, types: types.filter((t): t is string => typeof t === 'string') }] : [];
+    });
+  }
   const out: SnapshotContents = { metadata, model };
   const opt = get(raw, 'optimizer');
   if (opt !== undefined && opt !== null) {

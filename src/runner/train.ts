@@ -20,7 +20,7 @@ import type { Optimizer } from '../optim/index.ts';
 import { tidy } from '../tensor/scope.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { buildOptimizer } from './build-optimizer.ts';
-import { readSnapshot, resolveSnapshotPath, writeSnapshot, type SnapshotContents } from './checkpoint.ts';
+import { readSnapshot, resolveSnapshotPath, writeSnapshot, type RecordedPlugin, type SnapshotContents } from './checkpoint.ts';
 import { ConsoleLog, LearningStatsLogger, type LogSink } from './logging.ts';
 import { computeMetrics } from './metrics/index.ts';
 import { poseImages, type LoggedImage } from './image-log.ts';
@@ -48,6 +48,8 @@ export interface PoseTrainingOptions {
   maxEvalImages?: number;
   /** The run's config overrides (`key.path=value`), recorded in every snapshot's metadata. */
   overrides?: readonly string[];
+  /** The plugins loaded for this run (their types), recorded in every snapshot's metadata. */
+  plugins?: readonly RecordedPlugin[];
   log?: LogSink;
   /** Install SIGINT/SIGTERM handlers for the run (default true). */
   handleSignals?: boolean;
@@ -234,7 +236,9 @@ export class PoseTrainingRunner {
 
   private async contents(epoch: number): Promise<SnapshotContents> {
     return {
-      metadata: { epoch, metrics: { ...this.metrics }, losses: { ...this.losses }, ...(this.options.overrides?.length ? { overrides: [...this.options.overrides] } : {}) },
+      metadata: { epoch, metrics: { ...this.metrics }, losses: { ...this.losses }, ...(this.options.overrides?.length ? { overrides: [...this.options.overrides] } : {}),
+        ...(this.options.plugins?.length ? { plugins: this.options.plugins.map((p) => ({ path: p.path, types: [...p.types] })) } : {}),
+      },
       model: await this.model.stateDict(),
       optimizer: this.config.runner.snapshots.save_optimizer_state ? await this.optimizer.stateDict() : undefined,
       scheduler: this.scheduler ? this.scheduler.stateDict() : undefined,

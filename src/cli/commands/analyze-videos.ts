@@ -18,6 +18,7 @@ import type { Crop } from '../../video/frame-reader.ts';
 import { SUPPORTED_VIDEOS, videoOutputs } from '../../video/outputs.ts';
 import { CliError } from '../cli-error.ts';
 import { snapshotConfig } from '../overrides.ts';
+import { loadCommandPlugins } from '../plugins.ts';
 import type { Command } from '../command.ts';
 import { chooseSnapshot } from './evaluate.ts';
 import { intFlag, isProjectConfig, parseArgs, userError } from './train.ts';
@@ -36,13 +37,14 @@ const usage = `Usage: dlc-gpu analyze-videos <project>/config.yaml <video | fold
   --save-as-csv           also write <video><scorer>.csv
   --overwrite             analyse again videos that already have a .h5 (default: skip them)
   --device D              auto | cpu | cuda | mps | gpu
+  --plugin PATH           load a plugin module (repeatable; also the model config's plugins: list)
 Writes <video><scorer>.h5 (pandas DataFrame under key df_with_missing: columns scorer / bodyparts /
 coords x, y, likelihood; one row per frame) and <video><scorer>_meta.pickle, with the scorer
 DLC_<Net>_<Task><date>shuffle<N>_snapshot_<uid>. Bottom-up single-animal models only for now.
 Exit codes: 0 all videos analysed (or already were), 1 some failed (listed at the end), 2 bad usage,
 130 interrupted (Ctrl-C, SIGTERM: the partial files of the video in progress are removed).`;
 
-const VALUE_FLAGS = ['--shuffle', '--trainingsetindex', '--snapshot', '--detector-snapshot', '--videotype', '--batch-size', '--cropping', '--frames', '--destfolder', '--device'];
+const VALUE_FLAGS = ['--shuffle', '--trainingsetindex', '--snapshot', '--detector-snapshot', '--videotype', '--batch-size', '--cropping', '--frames', '--destfolder', '--device', '--plugin'];
 const BOOL_FLAGS = ['--save-as-csv', '--overwrite'];
 
 /** Files given, and in folders given those with the video type (DeepLabCut's list_videos_in_folder), skipping labeled videos. */
@@ -94,7 +96,7 @@ export const analyzeVideosCommand: Command = {
   summary: "Analyse videos with a trained snapshot (DeepLabCut's .h5 / .csv / _meta.pickle per video)",
   usage,
   async run(args) {
-    const { positional, flags } = parseArgs(args, VALUE_FLAGS, usage, BOOL_FLAGS);
+    const { positional, flags, plugins } = parseArgs(args, VALUE_FLAGS, usage, BOOL_FLAGS);
     if (positional.length < 2) throw new CliError(`expected a project config.yaml and at least one video or folder\n\n${usage}`, 2);
     const configPath = resolve(positional[0]!);
     if (!existsSync(configPath)) throw new CliError(`${configPath}: file does not exist`, 1);
@@ -127,6 +129,7 @@ export const analyzeVideosCommand: Command = {
       const trainDir = join(layout.modelDir, 'train');
       const snapshot = snapshotFor(trainDir, flags.get('--snapshot'), project);
       // The model as the snapshot was trained: pytorch_config.yaml plus the run's recorded overrides (as predict).
+      await loadCommandPlugins(layout.poseConfig, plugins);
       const trained = snapshotConfig(layout.poseConfig, snapshot);
       if (trained.applied.length) process.stdout.write(`Using the overrides ${snapshot} was trained with: ${trained.applied.join(', ')}\n`);
       const cfg = trained.config;

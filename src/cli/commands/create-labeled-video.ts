@@ -14,6 +14,7 @@ import { labeledVideoPath, videoOutputs } from '../../video/outputs.ts';
 import { CliError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
 import { snapshotConfig } from '../overrides.ts';
+import { loadCommandPlugins } from '../plugins.ts';
 import { listVideos, snapshotFor } from './analyze-videos.ts';
 import { intFlag, isProjectConfig, parseArgs, userError } from './train.ts';
 
@@ -29,10 +30,11 @@ const usage = `Usage: dlc-gpu create-labeled-video <project>/config.yaml <video 
   --keypoints-only       keypoints on black, without the video
   --output-fps F         frame rate of the labeled video (default: the video's)
   --overwrite            draw again videos that already have a labeled video
+  --plugin PATH          load a plugin module (repeatable; also the model config's plugins: list)
 Colours: config.yaml's colormap (${COLORMAPS.join(', ')}), one per bodypart. Writes
 <video><scorer>_p<int(100 * pcutoff)>_labeled.mp4 (MPEG-4) beside the .h5.`;
 
-const VALUE_FLAGS = ['--shuffle', '--trainingsetindex', '--snapshot', '--videotype', '--destfolder', '--pcutoff', '--dotsize', '--output-fps'];
+const VALUE_FLAGS = ['--shuffle', '--trainingsetindex', '--snapshot', '--videotype', '--destfolder', '--pcutoff', '--dotsize', '--output-fps', '--plugin'];
 const BOOL_FLAGS = ['--draw-skeleton', '--keypoints-only', '--overwrite'];
 
 function numberFlag(flags: Map<string, string>, name: string, ok: (v: number) => boolean, what: string): number | undefined {
@@ -47,7 +49,7 @@ export const createLabeledVideoCommand: Command = {
   summary: 'Draw analysed keypoints on videos (DeepLabCut’s ..._labeled.mp4)',
   usage,
   async run(args) {
-    const { positional, flags } = parseArgs(args, VALUE_FLAGS, usage, BOOL_FLAGS);
+    const { positional, flags, plugins } = parseArgs(args, VALUE_FLAGS, usage, BOOL_FLAGS);
     if (positional.length < 2) throw new CliError(`expected a project config.yaml and at least one video or folder\n\n${usage}`, 2);
     const configPath = resolve(positional[0]!);
     if (!existsSync(configPath)) throw new CliError(`${configPath}: file does not exist`, 1);
@@ -95,6 +97,7 @@ export const createLabeledVideoCommand: Command = {
     const failures: string[] = [];
     try {
       const snapshot = snapshotFor(join(layout.modelDir, 'train'), flags.get('--snapshot'), project);
+      await loadCommandPlugins(layout.poseConfig, plugins);
       const cfg = snapshotConfig(layout.poseConfig, snapshot).config;
       const scorer = dlcScorer(cfg.net_type ?? 'model', snapshot, cfg.runner.snapshot_prefix ?? 'snapshot');
       for (const video of videos) {

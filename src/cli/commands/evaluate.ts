@@ -18,6 +18,7 @@ import { listSnapshots } from '../../runner/snapshots.ts';
 import { CliError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
 import { snapshotConfig } from '../overrides.ts';
+import { loadCommandPlugins } from '../plugins.ts';
 import { snapshotMismatch } from '../snapshot-mismatch.ts';
 import { checkWritable } from '../writable.ts';
 import { intFlag, parseArgs, poseConfigPath, printWarnings, userError } from './train.ts';
@@ -29,6 +30,7 @@ const usage = `Usage: dlc-gpu evaluate <project>/config.yaml [options]
                        as DeepLabCut's snapshotindex -1)
   --pcutoff P          likelihood cutoff for "rmse_pcutoff" (default: config.yaml's pcutoff)
   --device D           auto | cpu | cuda | mps | gpu
+  --plugin PATH        load a plugin module (repeatable; also the config's plugins: list)
   --max-images N       evaluate at most N images per split (quick checks)
   --plot               also write each image with ground truth (+) and predictions (dots; rings below pcutoff)
                        to LabeledImages_<scorer>/ beside the results
@@ -36,7 +38,7 @@ Writes evaluation-results-pytorch/iteration-<i>/<Task><date>-trainset<pct>shuffl
 <scorer>.csv (predictions for every labelled image) and updates CombinedEvaluation-results.csv beside it.
 "rmse" is DeepLabCut's: the mean Euclidean distance in pixels.`;
 
-const VALUE_FLAGS = ['--shuffle', '--snapshot', '--pcutoff', '--device', '--max-images'];
+const VALUE_FLAGS = ['--shuffle', '--snapshot', '--pcutoff', '--device', '--max-images', '--plugin'];
 
 const INDEX_COLUMNS = ['%Training dataset', 'Shuffle number', 'Training epochs', 'pcutoff'];
 const SCORE_COLUMNS = ['train rmse', 'train rmse_pcutoff', 'train mAP', 'train mAR', 'test rmse', 'test rmse_pcutoff', 'test mAP', 'test mAR'];
@@ -81,7 +83,7 @@ export const evaluateCommand: Command = {
   summary: 'Evaluate a trained snapshot on the train and test images (RMSE, mAP) as DeepLabCut does',
   usage,
   async run(args) {
-    const { positional, flags } = parseArgs(args, VALUE_FLAGS, usage, ['--plot']);
+    const { positional, flags, plugins } = parseArgs(args, VALUE_FLAGS, usage, ['--plot']);
     if (positional.length !== 1) throw new CliError(`expected one config file\n\n${usage}`, 2);
     const shuffle = intFlag(flags, '--shuffle', 0);
     const maxImages = intFlag(flags, '--max-images', 1);
@@ -96,6 +98,7 @@ export const evaluateCommand: Command = {
       const snapshot = chooseSnapshot(trainDir, flags.get('--snapshot'));
       snapshotUsed = snapshot;
       // The model as the snapshot was trained: pytorch_config.yaml plus the run's recorded overrides.
+      await loadCommandPlugins(file, plugins);
       const trained = snapshotConfig(file, snapshot, dirname(snapshot) !== trainDir);
       if (trained.applied.length) process.stdout.write(`Using the overrides ${snapshot} was trained with: ${trained.applied.join(', ')}\n`);
       const data = openProjectData(file, { config: trained.config });

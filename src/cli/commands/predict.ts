@@ -12,6 +12,7 @@ import { listSnapshots } from '../../runner/snapshots.ts';
 import { CliError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
 import { snapshotConfig } from '../overrides.ts';
+import { loadCommandPlugins } from '../plugins.ts';
 import { snapshotMismatch } from '../snapshot-mismatch.ts';
 import { checkWritable } from '../writable.ts';
 import { parseArgs, userError } from './train.ts';
@@ -19,6 +20,7 @@ import { parseArgs, userError } from './train.ts';
 const usage = `Usage: dlc-gpu predict <snapshot.pt | model train/ folder> <image | folder of images> [options]
   --out DIR        where to write the CSV (default: the image's folder, or the folder given)
   --device D       auto | cpu | cuda | mps | gpu
+  --plugin PATH    load a plugin module (repeatable; also the model config's plugins: list)
 The model's pytorch_config.yaml must be in the snapshot's folder. A train/ folder uses its best snapshot
 if there is one, else its last. Images: .png, .jpg, .jpeg (8-bit); other files are skipped (and counted). An image that cannot be read is
 listed at the end and the exit code is 1; the others still get their rows. Writes image_predictions_<scorer>.csv
@@ -35,7 +37,7 @@ export const predictCommand: Command = {
   summary: 'Predict keypoints on images with a trained snapshot (CSV in DeepLabCut layout)',
   usage,
   async run(args) {
-    const { positional, flags } = parseArgs(args, ['--out', '--device'], usage);
+    const { positional, flags, plugins } = parseArgs(args, ['--out', '--device', '--plugin'], usage);
     if (positional.length !== 2) throw new CliError(`expected a snapshot (or train folder) and an image (or folder)\n\n${usage}`, 2);
     let snapshot = resolve(positional[0]!);
     const input = resolve(positional[1]!);
@@ -60,6 +62,7 @@ export const predictCommand: Command = {
     let netType: string | undefined;
     try {
       // The model as the snapshot was trained: pytorch_config.yaml plus the run's recorded overrides.
+      await loadCommandPlugins(configPath, plugins);
       const trained = snapshotConfig(configPath, snapshot);
       if (trained.applied.length) process.stdout.write(`Using the overrides ${snapshot} was trained with: ${trained.applied.join(', ')}\n`);
       const cfg = trained.config;

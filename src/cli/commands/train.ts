@@ -20,6 +20,8 @@ import { CliError } from '../cli-error.ts';
 import { gpuAdvice } from '../gpu-advice.ts';
 import type { Command } from '../command.ts';
 import { applyOverrides, override, parseSet, type Override } from '../overrides.ts';
+import { loadCommandPlugins } from '../plugins.ts';
+import { checkSnapshotPlugins, PluginError } from '../../plugins/check.ts';
 import { snapshotMismatch } from '../snapshot-mismatch.ts';
 
 const usage = `Usage: dlc-gpu train <project>/config.yaml [options]
@@ -35,23 +37,28 @@ const usage = `Usage: dlc-gpu train <project>/config.yaml [options]
                          apply to this run only (recorded in train.txt and in each snapshot's metadata)
   --steps-per-epoch N    stop each epoch after N steps (quick runs, tests)
   --eval-images N        evaluate on at most N test images (quick runs, tests)
+  --plugin PATH          load a plugin module that registers types (repeatable; also the config's plugins: list,
+                         relative to pytorch_config.yaml); snapshots record the plugins their model needs
 Writes snapshot-NNN.pt / snapshot-best-NNN.pt, learning_stats.csv and train.txt in the model's train/ folder.
 One run per shuffle: a second train on a shuffle in use refuses, naming the running process (train/train.lock).
 Ctrl-C (SIGINT) or SIGTERM finishes the current step, writes a snapshot and exits with 130.
 Exit codes: 0 done, 1 failure (bad config, data or a non-finite loss), 2 bad usage, 130 interrupted.`;
 
-const VALUE_FLAGS = ['--shuffle', '--epochs', '--batch-size', '--device', '--snapshot', '--set', '--steps-per-epoch', '--eval-images'];
+const VALUE_FLAGS = ['--shuffle', '--epochs', '--batch-size', '--device', '--snapshot', '--set', '--steps-per-epoch', '--eval-images', '--plugin'];
 
 export interface ParsedArgs {
   positional: string[];
   flags: Map<string, string>;
   sets: string[];
+  /** Every --plugin PATH, in order (the flag repeats). */
+  plugins: string[];
 }
 
 export function parseArgs(args: string[], valueFlags: readonly string[], usageText: string, boolFlags: readonly string[] = []): ParsedArgs {
   const flags = new Map<string, string>();
   const positional: string[] = [];
   const sets: string[] = [];
+  const plugins: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     const eq = arg.indexOf('=');
@@ -61,11 +68,12 @@ export function parseArgs(args: string[], valueFlags: readonly string[], usageTe
       const value = arg.startsWith('--') && eq > 0 ? arg.slice(eq + 1) : args[++i];
       if (value === undefined) throw new CliError(`${name} needs a value\n\n${usageText}`, 2);
       if (name === '--set') sets.push(value);
+      else if (name === '--plugin') plugins.push(value);
       else flags.set(name, value);
     } else if (arg.startsWith('--')) throw new CliError(`unknown option ${arg}\n\n${usageText}`, 2);
     else positional.push(arg);
   }
-  return { positional, flags, sets };
+  return { positional, flags, sets, plugins };
 }
 
 export function intFlag(flags: Map<string, string>, name: string, min: number): number | undefined {
@@ -109,7 +117,7 @@ export function poseConfigPath(input: string, shuffle: number | undefined): stri
 /** Library errors about the user's files as CLI errors (exit 1, no stack); anything else as it is. */
 export function asUserError(err: unknown): unknown {
   if (err instanceof CliError) return err;
-  if (err instanceof ConfigError || err instanceof LabelsError || err instanceof ImageError || err instanceof SnapshotError || err instanceof StateDictError || err instanceof PretrainedError) {
+  if (err instanceof ConfigError || err instanceof LabelsError || err instanceof ImageError || err instanceof SnapshotError || err instanceof StateDictError || err instanceof PretrainedError || err instanceof PluginError) {
     return new CliError(err.message, 1);
   }
   return err;
@@ -126,10 +134,13 @@ export function printWarnings(warnings: readonly string[]): void {
 }
 
 /** The model.* overrides recorded in a snapshot (or a train/ folder's latest), as the snapshot's model needs them. */
-function recordedModelOverrides(path: string): Override[] {
+function recordedModelOverrides(path: string, configFile: string): Override[] {
   let recorded: string[];
   try {
-    recorded = readSnapshot(resolveSnapshotPath(path)).metadata.overrides ?? [];
+    const snapshot = resolveSnapshotPath(path);
+    const metadata = readSnapshot(snapshot).metadata;
+    checkSnapshotPlugins(snapshot, metadata.plugins, configFile);
+    recorded = metadata.overrides ?? [];
   } catch (err) {
     throw asUserError(err);
   }
@@ -140,7 +151,7 @@ export const trainCommand: Command = {
   summary: 'Train a pose model for one shuffle (writes snapshots and learning_stats.csv)',
   usage,
   async run(args) {
-    const { positional, flags, sets } = parseArgs(args, VALUE_FLAGS, usage, ['--save-overrides']);
+    const { positional, flags, sets, plugins: pluginFlags } = parseArgs(args, VALUE_FLAGS, usage, ['--save-overrides']);
     if (positional.length !== 1) throw new CliError(`expected one config file (project config.yaml or pytorch_config.yaml)\n\n${usage}`, 2);
     const shuffle = intFlag(flags, '--shuffle', 0);
     const epochs = intFlag(flags, '--epochs', 1);
@@ -153,9 +164,11 @@ export const trainCommand: Command = {
     if (flags.has('--device')) overrides.push(override('device', flags.get('--device')!));
     for (const s of sets) overrides.push(parseSet(s));
     const file = poseConfigPath(positional[0]!, shuffle);
+    // Before the config is validated: plugin types and their keys must be registered.
+    const plugins = await loadCommandPlugins(file, pluginFlags);
     // Resuming a snapshot trained with model overrides (e.g. --set model.backbone.model_name=resnet18) needs
     // that model again: its recorded model.* overrides come first, this run's on top.
-    const resumed = flags.has('--snapshot') ? recordedModelOverrides(resolve(flags.get('--snapshot')!)) : [];
+    const resumed = flags.has('--snapshot') ? recordedModelOverrides(resolve(flags.get('--snapshot')!), file) : [];
     // Validated in memory first: a bad override stops here, with nothing written and no lock taken.
     const overridden = applyOverrides(file, [...resumed, ...overrides]);
     const trainDir = dirname(file);
@@ -171,6 +184,7 @@ export const trainCommand: Command = {
     const config: Parameters<typeof gpuAdvice>[1] = overridden.config;
     try {
       if (lock.cleared) log.info(`Cleared a stale lock left by process ${lock.cleared.pid} (started ${lock.cleared.started}; it is no longer running)`);
+      if (plugins.length) log.info(`Plugins: ${plugins.map((p) => `${p.path} (${p.types.join(', ')})`).join('; ')}`);
       if (resumed.length) log.info(`Model overrides recorded in the snapshot resumed from: ${resumed.map((o) => o.text).join(', ')}`);
       const texts = [...resumed, ...overrides].map((o) => o.text);
       if (flags.has('--save-overrides') && overrides.length) {
@@ -198,6 +212,7 @@ export const trainCommand: Command = {
         maxStepsPerEpoch: stepsPerEpoch,
         maxEvalImages: evalImages,
         overrides: texts,
+        plugins,
         log,
       });
       const result = await runner.fit();

@@ -4,7 +4,8 @@ import * as v from 'valibot';
 import { positiveInt } from './common.ts';
 
 const backbone = v.looseObject({
-  type: v.picklist(['ResNet', 'HRNet', 'DLCRNet', 'HRNetCoAM', 'CSPNeXt', 'CondPreNet']),
+  // Checked against the BACKBONES registry after parsing (built-in and plugin types: src/models/check-types.ts).
+  type: v.string(),
   model_name: v.optional(v.string()),
   /** A weights file (dlc-gpu downloads nothing); true is refused at training time with how to supply one. */
   pretrained: v.optional(v.union([v.boolean(), v.pipe(v.string(), v.minLength(1))], 'expected a path to a weights file, or false')),
@@ -46,6 +47,7 @@ const head = v.looseObject({
   predictor: typedBlock,
   target_generator: typedBlock,
   criterion,
+  aggregator: v.optional(typedBlock),
   heatmap_config: v.optional(deconvStack),
   locref_config: v.optional(deconvStack),
 });

@@ -34,6 +34,8 @@ export const PoseConfigSchema = v.strictObject({
   with_center_keypoints: v.optional(v.boolean(), false),
   detector: v.optional(v.nullable(DetectorSchema), null),
   resume_training_from: v.optional(v.nullable(v.string()), null),
+  /** dlc-gpu: plugin modules (paths relative to this file) that register types this config uses. */
+  plugins: v.optional(v.array(v.pipe(v.string(), v.minLength(1, 'expected a path to a plugin module')))),
 });
 
 export type PoseConfig = v.InferOutput<typeof PoseConfigSchema>;

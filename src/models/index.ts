@@ -1,0 +1,15 @@
+// The model parts, for users who build on them (a plugin head that reuses DeconvModule, a backbone that
+// wraps ResNet) and the registries they register their own types in.
+import './builtin-types.ts';
+
+export { PoseModel, type PoseModelConfig, type HeadConfig, type PoseOutputs, type PoseTargets } from './pose-model.ts';
+export { Backbone, buildBackbone, type BackboneConfig } from './backbones/index.ts';
+export { ResNet, type ResNetOptions } from './backbones/resnet.ts';
+export { HRNet } from './backbones/hrnet.ts';
+export { HeatmapHead, DeconvModule, type DeconvConfig, type HeatmapHeadOutputs } from './heads/heatmap-head.ts';
+export { HeatmapPredictor, type HeatmapPredictorOptions } from './predictors/heatmap.ts';
+export { HeatmapGenerator, type HeatmapGeneratorOptions, type HeatmapTargets } from './target-generators/heatmap.ts';
+export { WeightedCriterion, weightedMean, criterionTypes, type CriterionType } from './criterions.ts';
+export type { BackboneNet, Neck, PoseHead, HeadOutputs, Target, TargetGenerator, Predictor, Criterion, LossAggregator, KeypointBatch } from './parts.ts';
+export * from './registries.ts';
+export { Registry, UnknownTypeError, type TypedBlock, type RegisterOptions, type RegistryEntry } from './registry.ts';

@@ -15,6 +15,7 @@ import { renderKernelBundle } from './bundle-kernels.mjs';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const src = join(root, 'src');
 const dist = join(root, 'dist');
+const allowTypeErrors = process.argv.includes('--allow-type-errors');
 
 /**
  * What dist/ gets for each non-TypeScript file of src/. The decode worker's entry (src/data/decode-worker.mjs)
@@ -47,9 +48,15 @@ rmSync(dist, { recursive: true, force: true });
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 try {
   execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
-} catch {
-  console.error('build: tsc -p tsconfig.build.json failed');
-  process.exit(1);
+} catch (err) {
+  // tsc exits 2 when it reported type errors but still wrote every file. `prepare` (npm ci) passes
+  // --allow-type-errors: a type error in some corner of src/ should not stop a clone from installing
+  // (`npm run typecheck` and `npm run build` still fail on it); anything else fails here too.
+  if (!(allowTypeErrors && err.status === 2)) {
+    console.error('build: tsc -p tsconfig.build.json failed');
+    process.exit(1);
+  }
+  console.error('build: WARNING: dist/ was written from sources with type errors (see above); `npm run build` fails on them');
 }
 for (const [file, text] of Object.entries(nonTs)) {
   mkdirSync(dirname(join(dist, file)), { recursive: true });

@@ -2,8 +2,8 @@
 // Which code runs: in a git clone (src/ is there) the TypeScript sources, through tsx, so a clone works after
 // `npm ci` with no build step, an edit to src/ takes effect at once, and a dist/ left over from an earlier
 // build can never silently shadow edited sources. The installed package has dist/ and no src/ (see `files`
-// in package.json) and runs the built JavaScript with no loader. A clone installed without devDependencies
-// (no tsx) falls back to its dist/ when one was built.
+// in package.json) and runs the built JavaScript with no loader. A clone whose tsx cannot be found falls
+// back to its dist/ when one was built.
 import { existsSync } from 'node:fs';
 
 const fromSource = existsSync(new URL('../src/cli/main.ts', import.meta.url));

@@ -98,6 +98,7 @@ describe('npm pack', () => {
   it('points exports at dist with types and import conditions, and every .js has its .d.ts', () => {
     const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { exports: Record<string, unknown> };
     expect(pkg.exports['.']).toEqual({ types: './dist/index.d.ts', import: './dist/index.js' });
+    expect(pkg.exports['./bench']).toEqual({ types: './dist/bench/index.d.ts', import: './dist/bench/index.js' });
     const js = files.filter((f) => f.startsWith('dist/') && f.endsWith('.js'));
     expect(js.length).toBeGreaterThan(50);
     expect(js.filter((f) => !files.includes(f.replace(/\.js$/, '.d.ts')))).toEqual([]);
@@ -117,16 +118,19 @@ describe('the installed tarball', () => {
         });
         const y = await cube([dg.tensor([2, -1])]).toArray();
         const check = await dg.gradcheck(([x]) => cube([x]), [{ data: [0.5, -1, 2], shape: [3] }]);
-        console.log(JSON.stringify({ entry: import.meta.resolve('dlc-gpu'), sum: Array.from(sum), cube: Array.from(y), gradcheck: check.ok }));
+        const bench = await import('dlc-gpu/bench');
+        const timing = await bench.timeGpu('add', () => dg.tidy(() => dg.add(dg.tensor([1]), 1)), { warmup: 1, runs: 2 });
+        console.log(JSON.stringify({ entry: import.meta.resolve('dlc-gpu'), sum: Array.from(sum), cube: Array.from(y), gradcheck: check.ok, benchMs: timing.medianMs }));
         process.exit(0);
       }).catch((err) => { console.error(err); process.exit(1); });
     `;
     const out = ok(run(process.execPath, ['--input-type=module', '-e', script], app), 'node -e import("dlc-gpu")');
-    const r = JSON.parse(out.trim().split('\n').at(-1)!) as { entry: string; sum: number[]; cube: number[]; gradcheck: boolean };
+    const r = JSON.parse(out.trim().split('\n').at(-1)!) as { entry: string; sum: number[]; cube: number[]; gradcheck: boolean; benchMs: number };
     expect(fileURLToPath(r.entry)).toBe(join(pkgDir, 'dist/index.js'));
     expect(r.sum).toEqual([11, 22, 33]);
     expect(r.cube).toEqual([8, -1]);
     expect(r.gradcheck).toBe(true);
+    expect(r.benchMs).toBeGreaterThanOrEqual(0); // dlc-gpu/bench, on the same engine instance as dlc-gpu
   });
 
   it('loads the runtime files the build copies or references: the decode worker and configs/', () => {
@@ -153,11 +157,13 @@ describe('the installed tarball', () => {
       join(app, 'consumer.ts'),
       `import * as dg from 'dlc-gpu';
 import { defineOp, gradcheck, type GradcheckResult, type Tensor } from 'dlc-gpu';
+import { timeGpu, type Timing } from 'dlc-gpu/bench';
 export const engine: Promise<dg.Engine> = dg.init({ portable: true });
 export const square = defineOp({ name: 'square', forward: ([x]) => dg.mul(x!, x!) });
 export const result: Promise<GradcheckResult> = gradcheck(([x]) => square([x!]), [{ data: [1, 2], shape: [2] }]);
 export const t: Tensor = dg.tidy(() => dg.add(dg.tensor([1, 2]), 1));
 export const y: Tensor = dg.conv2d(t, t);
+export const timing: Promise<Timing> = timeGpu('add', () => dg.add(t, t));
 // @ts-expect-error: a string is no tensor (this line fails to compile if the types resolved to any)
 dg.add('x', t);
 `,

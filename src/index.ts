@@ -62,3 +62,5 @@ export { gradcheck, seededUniform, type GradcheckOptions, type GradcheckResult, 
 export * as models from './models/index.ts';
 export * as registries from './models/registries.ts';
 export { Registry, UnknownTypeError, type TypedBlock, type RegisterOptions } from './models/registry.ts';
+/** valibot, the copy the config validator uses: plugins declare their types' keys with it (`dg.v.strictObject`). */
+export * as v from 'valibot';

@@ -8,10 +8,10 @@ import type { RecordedPlugin } from '../runner/checkpoint.ts';
 import { CliError } from './cli-error.ts';
 
 /** The `plugins:` list of a pytorch_config.yaml as written (the schema reports a malformed one). */
-function configPlugins(configFile: string): { path: string; from: string }[] {
+function configPlugins(configFile: string, text?: string): { path: string; from: string }[] {
   let doc: unknown;
   try {
-    doc = parse(readFileSync(configFile, 'utf8'));
+    doc = parse(text ?? readFileSync(configFile, 'utf8'));
   } catch {
     return []; // unreadable or malformed: the config loader reports it with its position
   }
@@ -20,9 +20,12 @@ function configPlugins(configFile: string): { path: string; from: string }[] {
   return list.flatMap((p, i) => (typeof p === 'string' && p ? [{ path: resolve(dirname(configFile), p), from: `${configFile}: plugins[${i}]` }] : []));
 }
 
-/** Loads the config's and the command line's plugins; a failure is a CLI error naming the file and entry. */
-export async function loadCommandPlugins(configFile: string | null, flagPaths: readonly string[]): Promise<RecordedPlugin[]> {
-  const requests = [...(configFile ? configPlugins(configFile) : []), ...flagPaths.map((p) => ({ path: resolve(p), from: `--plugin ${p}` }))];
+/**
+ * Loads the config's and the command line's plugins; a failure is a CLI error naming the file and entry.
+ * `text`: the config's text when it is not (yet) the file's (dlc-gpu config set validates an edit).
+ */
+export async function loadCommandPlugins(configFile: string | null, flagPaths: readonly string[], text?: string): Promise<RecordedPlugin[]> {
+  const requests = [...(configFile ? configPlugins(configFile, text) : []), ...flagPaths.map((p) => ({ path: resolve(p), from: `--plugin ${p}` }))];
   if (!requests.length) return [];
   const { loadPlugins, PluginError } = await import('../plugins/load.ts');
   try {

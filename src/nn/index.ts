@@ -1,3 +1,5 @@
 export * from './module.ts';
 export * from './layers.ts';
 export * as init from './init.ts';
+export * from './conv-layers.ts';
+export * from './norm-layers.ts';

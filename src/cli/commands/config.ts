@@ -13,10 +13,12 @@ import {
 import { writeFileAtomic } from '../../project/index.ts';
 import { CliError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
+import { loadCommandPlugins } from '../plugins.ts';
 
 const usage = `Usage:
   dlc-gpu config check <pytorch_config.yaml>
-      Validate the file and print the fully resolved config (placeholders filled, defaults added).
+      Validate the file and print the fully resolved config (placeholders filled, defaults added);
+      the plugins listed under its plugins: key are loaded first, so their types validate.
       Exit code 0 when valid, 1 when not (every problem is listed with its line and column).
   dlc-gpu config set <pytorch_config.yaml> <key.path=value> [<key.path=value> ...] [--no-validate]
       Set keys by dot-path (list items as key[0] or key.0); values are YAML (1e-3, true, [1, 2], {type: StepLR}).
@@ -48,11 +50,12 @@ function refuseProjectConfig(file: string, text: string): void {
   }
 }
 
-function check(args: string[]): number {
+async function check(args: string[]): Promise<number> {
   if (args.length !== 1) throw new CliError(`config check takes one file\n\n${usage}`, 2);
   const file = args[0]!;
   const text = readText(file);
   refuseProjectConfig(file, text);
+  await loadCommandPlugins(file, []);
   try {
     const { config } = parsePoseConfig(text, file);
     process.stdout.write(stringifyPoseConfig(config));
@@ -64,7 +67,7 @@ function check(args: string[]): number {
   }
 }
 
-function set(args: string[]): number {
+async function set(args: string[]): Promise<number> {
   const validateAfter = !args.includes('--no-validate');
   const [file, ...assignments] = args.filter((a) => a !== '--no-validate');
   if (!file || assignments.length === 0) throw new CliError(`config set needs a file and at least one key=value\n\n${usage}`, 2);
@@ -83,6 +86,7 @@ function set(args: string[]): number {
   }
   const edited = doc.toString({ indentSeq: !usesFlushSequences(text), lineWidth: 0 });
   if (validateAfter) {
+    await loadCommandPlugins(file, [], edited);
     try {
       parsePoseConfig(edited, file);
     } catch (err) {

@@ -1,5 +1,6 @@
 // Choosing a WebGPU adapter from the config's `device` key (DeepLabCut's values).
 
+/** DeepLabCut's `device` values, which choose the adapter (see `init`). */
 export type DeviceKey = 'auto' | 'cpu' | 'cuda' | 'mps' | 'gpu';
 export const deviceKeys: readonly DeviceKey[] = ['auto', 'cpu', 'cuda', 'mps', 'gpu'];
 

@@ -17,6 +17,7 @@ export class GpuError extends Error {
   }
 }
 
+/** Counts from {@link Engine.stats}: buffers, pipelines and work submitted so far. */
 export interface EngineStats {
   /** Storage buffers held by live tensors. */
   liveBuffers: number;
@@ -32,6 +33,11 @@ export interface EngineStats {
 const UNIFORM_ALIGN = 256;
 const UNIFORM_ARENA_BYTES = 1 << 18;
 
+/**
+ * One WebGPU device and everything on it: the pipeline cache, the buffer pools, the command recording of
+ * one compute pass per submit, and device-error reporting. Created by `init` (or `createEngine`); ops reach
+ * the current one through `engine()`.
+ */
 export class Engine {
   readonly limits: GPUSupportedLimits;
   private readonly modules = new Map<string, GPUShaderModule>();

@@ -2,8 +2,10 @@
 // Specialisation is by WGSL `override` constants only, so a source file is valid WGSL as it stands.
 import { kernelSources } from './kernel-sources.generated.ts';
 
+/** Values of a kernel's WGSL `override` constants, by name. */
 export type Constants = Readonly<Record<string, number>>;
 
+/** Which WGSL source and entry point a pipeline is built from (see {@link kernel} and {@link defineKernel}). */
 export interface KernelSpec {
   /** Base name of `kernels/<file>.wgsl`. */
   readonly file: string;
@@ -13,6 +15,7 @@ export interface KernelSpec {
 /** WGSL registered at run time (custom layers); looked up like a bundled `kernels/<name>.wgsl`. */
 const customSources = new Map<string, { code: string; libraries: readonly string[] }>();
 
+/** The spec of a bundled kernel: `kernels/<file>.wgsl` (or one registered by {@link defineKernel}) and its entry point. */
 export function kernel(file: string, entry = 'main'): KernelSpec {
   if (!(file in kernelSources) && !customSources.has(file))
     throw new Error(`kernels/${file}.wgsl does not exist (is the kernel bundle up to date? run \`npm run prepare\`)`);

@@ -18,6 +18,9 @@ export type { ReadTorchOptions, WriteTorchOptions } from './torch-file.ts';
 export { parseSafetensors, serializeSafetensors, SafetensorsError } from './safetensors.ts';
 export type { SafetensorsContents } from './safetensors.ts';
 export { ZipReader, ZipError, writeZip, writeZipChunks, crc32, concatBytes } from './zip.ts';
+export type { ZipEntry, ReadZipOptions, ZipWriteEntry, WriteZipOptions } from './zip.ts';
+export type { GlobalResolver, PickleCallable, PickleOptions } from './pickle.ts';
+export type { PickleWriteOptions } from './pickle-writer.ts';
 
 function readBytes(file: string): Uint8Array {
   const buf = fs.readFileSync(file);

@@ -36,6 +36,7 @@ const CHUNK_BYTES = 64 << 20;
 /** Workgroups the weight-gradient kernel aims for before it splits the pixel sum into parts. */
 const WGRAD_WORKGROUPS = 512;
 
+/** One value for both spatial axes, or [height, width]. */
 export type Pair = number | readonly [number, number];
 const pair = (p: Pair, what: string): [number, number] => {
   const v: [number, number] = typeof p === 'number' ? [p, p] : [p[0], p[1]];
@@ -186,6 +187,7 @@ function hasSubgroups8(): boolean {
   return subgroupDevice.ok;
 }
 
+/** How convolutions are computed: see {@link setConvAlgorithm}. */
 export type ConvAlgorithm = 'auto' | 'gemm';
 let algorithm: ConvAlgorithm = 'auto';
 
@@ -342,6 +344,7 @@ function outSize(input: number, k: number, s: number, pBefore: number, pAfter: n
   return Math.floor((input + pBefore + pAfter - d * (k - 1) - 1) / s) + 1;
 }
 
+/** Options of {@link conv2d}, as torch.nn.functional.conv2d's (stride, padding, dilation, groups). */
 export interface Conv2dOptions {
   stride?: Pair;
   /** Symmetric padding, or 'same' (stride 1; extra padding goes bottom/right as in PyTorch) or 'valid'. */
@@ -410,6 +413,7 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dO
   ]);
 }
 
+/** Options of {@link convTranspose2d}, as torch.nn.functional.conv_transpose2d's. */
 export interface ConvTranspose2dOptions {
   stride?: Pair;
   padding?: Pair;

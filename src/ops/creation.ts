@@ -7,7 +7,8 @@ import { grid } from './layout.ts';
 const fillKernel = kernel('fill');
 const randomKernel = kernel('random');
 
-type Nested = number | readonly Nested[];
+/** A number or nested arrays of numbers, one level per axis (not ragged). */
+export type Nested = number | readonly Nested[];
 
 function flatten(data: Nested, out: number[], shape: number[], depth: number): void {
   if (typeof data === 'number') {
@@ -45,22 +46,27 @@ function fill(shape: Shape, start: number, step: number): Tensor {
   return t;
 }
 
+/** A tensor of `shape` filled with `value`. */
 export function full(shape: Shape, value: number): Tensor {
   return fill(shape, value, 0);
 }
 
+/** A tensor of zeros. */
 export function zeros(shape: Shape): Tensor {
   return fill(shape, 0, 0);
 }
 
+/** A tensor of ones. */
 export function ones(shape: Shape): Tensor {
   return fill(shape, 1, 0);
 }
 
+/** Zeros with `t`'s shape. */
 export function zerosLike(t: Tensor): Tensor {
   return zeros(t.shape);
 }
 
+/** Ones with `t`'s shape. */
 export function onesLike(t: Tensor): Tensor {
   return ones(t.shape);
 }
@@ -82,6 +88,7 @@ export function manualSeed(seed: number): void {
   stream = 0;
 }
 
+/** Options of {@link rand} and {@link randn}. */
 export interface RandomOptions {
   /** A fixed seed: the same seed and shape give the same values on every adapter. */
   seed?: number;

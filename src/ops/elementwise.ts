@@ -62,36 +62,63 @@ function unary(op: keyof typeof U, x: Tensor, rule: Rule | null, alpha = 0, beta
   return record(y, op, [x], (g) => [rule ? rule(g, x, y) : zerosLike(x)]);
 }
 
+/** -x. */
 export const neg = (x: Tensor): Tensor => unary('neg', x, (g) => neg(g));
+/** e^x. */
 export const exp = (x: Tensor): Tensor => unary('exp', x, (g, _x, y) => mul(g, y));
+/** Natural logarithm. */
 export const log = (x: Tensor): Tensor => unary('log', x, (g, x) => div(g, x));
+/** Square root. */
 export const sqrt = (x: Tensor): Tensor => unary('sqrt', x, (g, _x, y) => div(g, mulScalar(y, 2)));
+/** |x|; the gradient is sign(x) (0 at 0, as in PyTorch). */
 export const abs = (x: Tensor): Tensor => unary('abs', x, (g, x) => mul(g, sign(x)));
+/** max(x, 0). */
 export const relu = (x: Tensor): Tensor => unary('relu', x, (g, x) => binaryRaw(g, x, B.reluGrad));
+/** 1 / (1 + e^-x). */
 export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x, (g, _x, y) => binaryRaw(g, y, B.sigmoidGrad));
+/** Hyperbolic tangent. */
 export const tanh = (x: Tensor): Tensor => unary('tanh', x, (g, _x, y) => binaryRaw(g, y, B.tanhGrad));
+/** Sine (radians). */
 export const sin = (x: Tensor): Tensor => unary('sin', x, (g, x) => mul(g, cos(x)));
+/** Cosine (radians). */
 export const cos = (x: Tensor): Tensor => unary('cos', x, (g, x) => neg(mul(g, sin(x))));
+/** x * x. */
 export const square = (x: Tensor): Tensor => unary('square', x, (g, x) => mul(g, mulScalar(x, 2)));
+/** 1 / x. */
 export const reciprocal = (x: Tensor): Tensor => unary('reciprocal', x, (g, _x, y) => neg(mul(g, square(y))));
+/** 1 / sqrt(x). */
 export const rsqrt = (x: Tensor): Tensor => unary('rsqrt', x, (g, _x, y) => mul(g, mulScalar(powScalar(y, 3), -0.5)));
+/** -1, 0 or 1; no gradient (zero, as in PyTorch). */
 export const sign = (x: Tensor): Tensor => unary('sign', x, null);
+/** Rounds down; zero gradient. */
 export const floor = (x: Tensor): Tensor => unary('floor', x, null);
+/** Rounds up; zero gradient. */
 export const ceil = (x: Tensor): Tensor => unary('ceil', x, null);
+/** Rounds to the nearest integer, halves to even (torch.round); zero gradient. */
 export const round = (x: Tensor): Tensor => unary('round', x, null);
+/** log(1 + x), accurate for small x. */
 export const log1p = (x: Tensor): Tensor => unary('log1p', x, (g, x) => div(g, addScalar(x, 1)));
+/** min(max(x, 0), 6). */
 export const relu6 = (x: Tensor): Tensor => unary('relu6', x, (g, x) => binaryRaw(g, x, B.relu6Grad));
+/** GELU, x * Φ(x) (PyTorch's default, exact erf form). */
 export const gelu = (x: Tensor): Tensor => unary('gelu', x, (g, x) => binaryRaw(g, x, B.geluGrad));
+/** SiLU (swish), x * sigmoid(x). */
 export const silu = (x: Tensor): Tensor => unary('silu', x, (g, x) => binaryRaw(g, x, B.siluGrad));
+/** x * relu6(x + 3) / 6 (MobileNetV3). */
 export const hardswish = (x: Tensor): Tensor => unary('hardswish', x, (g, x) => binaryRaw(g, x, B.hardswishGrad));
+/** relu6(x + 3) / 6 (MobileNetV3). */
 export const hardsigmoid = (x: Tensor): Tensor => unary('hardsigmoid', x, (g, x) => binaryRaw(g, x, B.hardsigmoidGrad));
+/** x where x > 0, else slope * x (default slope 0.01, as in PyTorch). */
 export const leakyRelu = (x: Tensor, slope = 0.01): Tensor =>
   unary('leakyRelu', x, (g, x) => binaryRaw(g, x, B.leakyReluGrad, slope), slope);
 
 /** x * scale + shift. */
 export const affine = (x: Tensor, scale: number, shift: number): Tensor => unary('affine', x, (g) => mulScalar(g, scale), scale, shift);
+/** x + c. */
 export const addScalar = (x: Tensor, c: number): Tensor => affine(x, 1, c);
+/** x * c. */
 export const mulScalar = (x: Tensor, c: number): Tensor => affine(x, c, 0);
+/** x^p for a constant exponent. */
 export const powScalar = (x: Tensor, p: number): Tensor =>
   unary('powScalar', x, (g, x) => mul(g, mulScalar(powScalar(x, p - 1), p)), p);
 /** Clamps to [min, max]; the gradient passes where min <= x <= max, as in PyTorch. */
@@ -101,7 +128,8 @@ export function clamp(x: Tensor, min = -Infinity, max = Infinity): Tensor {
 
 // ---- binary ----
 
-type Operand = Tensor | number;
+/** A tensor, or a number taken as a scalar tensor (broadcast to the other operand). */
+export type Operand = Tensor | number;
 
 function asTensor(v: Operand): Tensor {
   return typeof v === 'number' ? full([], v) : v;
@@ -112,30 +140,35 @@ function binary(op: keyof typeof B, a: Tensor, b: Tensor, rule: ((g: Tensor, out
   return record(out, op, [a, b], (g) => (rule ? rule(g, out) : [zerosLike(a), zerosLike(b)]));
 }
 
+/** a + b, broadcasting (PyTorch's rules); either side may be a number. */
 export function add(a: Operand, b: Operand): Tensor {
   if (typeof b === 'number') return addScalar(asTensor(a), b);
   if (typeof a === 'number') return addScalar(b, a);
   return binary('add', a, b, (g) => [g, g]);
 }
 
+/** a - b, broadcasting; either side may be a number. */
 export function sub(a: Operand, b: Operand): Tensor {
   if (typeof b === 'number') return addScalar(asTensor(a), -b);
   if (typeof a === 'number') return affine(b, -1, a);
   return binary('sub', a, b, (g) => [g, b.requiresGrad ? neg(g) : null]);
 }
 
+/** a * b elementwise, broadcasting; either side may be a number. */
 export function mul(a: Operand, b: Operand): Tensor {
   if (typeof b === 'number') return mulScalar(asTensor(a), b);
   if (typeof a === 'number') return mulScalar(b, a);
   return binary('mul', a, b, (g) => [a.requiresGrad ? mul(g, b) : null, b.requiresGrad ? mul(g, a) : null]);
 }
 
+/** a / b, broadcasting; either side may be a number. */
 export function div(a: Operand, b: Operand): Tensor {
   if (typeof b === 'number') return mulScalar(asTensor(a), 1 / b);
   const ta = asTensor(a);
   return binary('div', ta, b, (g, out) => [ta.requiresGrad ? div(g, b) : null, b.requiresGrad ? neg(div(mul(g, out), b)) : null]);
 }
 
+/** a^b elementwise, broadcasting; a number exponent uses {@link powScalar}. */
 export function pow(a: Operand, b: Operand): Tensor {
   if (typeof b === 'number') return powScalar(asTensor(a), b);
   const ta = asTensor(a);
@@ -155,6 +188,7 @@ export function maximum(a: Operand, b: Operand): Tensor {
   });
 }
 
+/** Elementwise min; on ties each side gets half the gradient, as in PyTorch. */
 export function minimum(a: Operand, b: Operand): Tensor {
   const ta = asTensor(a);
   const tb = asTensor(b);
@@ -166,11 +200,17 @@ export function minimum(a: Operand, b: Operand): Tensor {
 
 // Comparisons give 1 or 0 and carry no gradient.
 const compare = (op: 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge') => (a: Operand, b: Operand) => binaryRaw(asTensor(a), asTensor(b), B[op]);
+/** 1 where a == b, else 0 (broadcasting); no gradient. */
 export const eq = compare('eq');
+/** 1 where a != b, else 0 (broadcasting); no gradient. */
 export const ne = compare('ne');
+/** 1 where a < b, else 0 (broadcasting); no gradient. */
 export const lt = compare('lt');
+/** 1 where a <= b, else 0 (broadcasting); no gradient. */
 export const le = compare('le');
+/** 1 where a > b, else 0 (broadcasting); no gradient. */
 export const gt = compare('gt');
+/** 1 where a >= b, else 0 (broadcasting); no gradient. */
 export const ge = compare('ge');
 
 /** cond != 0 ? a : b, broadcasting all three. */

@@ -10,8 +10,10 @@ import { mean, sum } from './reduce.ts';
 import { reshape } from './shape.ts';
 import { logSoftmax } from './softmax.ts';
 
+/** How a loss reduces its elementwise values: their mean (default), sum, or none (the elementwise tensor). */
 export type Reduction = 'mean' | 'sum' | 'none';
 
+/** Options shared by the regression and classification losses. */
 export interface LossOptions {
   /** Per-element weights, broadcast against the elementwise loss. */
   weights?: Tensor | null;

@@ -92,6 +92,7 @@ function checkParam(t: Tensor | null | undefined, c: number, what: string, op: s
 
 // ---- batchNorm ----
 
+/** Options of {@link batchNorm2d}. */
 export interface BatchNormOptions {
   /** Batch statistics (and running-estimate updates) when true; running estimates when false. Default false. */
   training?: boolean;

@@ -5,6 +5,7 @@ import { kernel, Uniforms } from '../gpu/kernel.ts';
 import { record } from '../tensor/autograd.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { grid } from './layout.ts';
+import type { Pair } from './conv.ts';
 
 const K = {
   maxFwd: kernel('pool', 'max_fwd'),
@@ -15,7 +16,6 @@ const K = {
   adaptiveBwd: kernel('pool', 'adaptive_bwd'),
 };
 
-type Pair = number | readonly [number, number];
 const pair = (v: Pair): [number, number] => (typeof v === 'number' ? [v, v] : [v[0], v[1]]);
 
 interface Geometry {
@@ -48,6 +48,7 @@ function outSize(input: number, k: number, s: number, p: number, d: number, ceil
   return out;
 }
 
+/** Options of the 2-D pooling ops, as PyTorch's (stride, padding, ceil_mode). */
 export interface PoolOptions {
   /** Default: the kernel size. */
   stride?: Pair;

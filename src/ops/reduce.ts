@@ -72,6 +72,7 @@ export function sum(x: Tensor, axis?: number | readonly number[], keepdim = fals
   return record(out, 'sum', [x], (g) => [expand(reshape(g, p.keepShape), x.shape)]);
 }
 
+/** Mean over `axis` (all axes when omitted). */
 export function mean(x: Tensor, axis?: number | readonly number[], keepdim = false): Tensor {
   const p = plan(x, axis, keepdim);
   const count = numel(p.axes.map((a) => x.shape[a]!));
@@ -90,7 +91,9 @@ function extreme(op: 'max' | 'min', x: Tensor, axis: number | readonly number[] 
   });
 }
 
+/** Largest value over `axis` (all axes when omitted); the gradient is shared evenly by ties (torch.amax). */
 export const max = (x: Tensor, axis?: number | readonly number[], keepdim = false) => extreme('max', x, axis, keepdim);
+/** Smallest value over `axis` (all axes when omitted); the gradient is shared evenly by ties (torch.amin). */
 export const min = (x: Tensor, axis?: number | readonly number[], keepdim = false) => extreme('min', x, axis, keepdim);
 
 function argReduce(op: number, x: Tensor, axis: number | undefined, keepdim: boolean): Tensor {
@@ -103,6 +106,7 @@ function argReduce(op: number, x: Tensor, axis: number | undefined, keepdim: boo
 
 /** Index of the largest value along one axis (or of the flattened tensor), as float32. First index wins ties. */
 export const argmax = (x: Tensor, axis?: number, keepdim = false): Tensor => argReduce(OP.argmax, x, axis, keepdim);
+/** Index of the smallest value along one axis (or of the flattened tensor), as float32. First index wins ties. */
 export const argmin = (x: Tensor, axis?: number, keepdim = false): Tensor => argReduce(OP.argmin, x, axis, keepdim);
 
 /** Variance with Bessel's correction by default (`correction: 1`), as torch.var. */

@@ -10,6 +10,7 @@ import { grid } from './layout.ts';
 const forwardKernel = kernel('resample', 'forward');
 const backwardKernel = kernel('resample', 'backward');
 
+/** Options of {@link interpolate}. */
 export interface InterpolateOptions {
   /** Output [H, W] (or one number for both). Give this or scaleFactor. */
   size?: number | readonly [number, number];
@@ -26,6 +27,7 @@ function ratio(mode: string, align: boolean, input: number, output: number, fact
   return Math.fround(factor !== undefined && factor > 0 ? 1 / factor : input / output);
 }
 
+/** Resizes [N, C, H, W] images, nearest or bilinear, as torch.nn.functional.interpolate. */
 export function interpolate(x: Tensor, opts: InterpolateOptions): Tensor {
   if (x.rank !== 4) throw new Error(`interpolate: input must be [N, C, H, W], got [${x.shape.join(', ')}]`);
   const mode = opts.mode ?? 'nearest';

@@ -38,17 +38,20 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   return record(out, 'reshape', [x], (g) => [reshape(g, x.shape)]);
 }
 
+/** Merges axes `start`..`end` (inclusive, negative from the end) into one. Shares storage. */
 export const flatten = (x: Tensor, start = 0, end = -1): Tensor => {
   const s = normaliseAxis(start, x.rank);
   const e = normaliseAxis(end, x.rank);
   return reshape(x, [...x.shape.slice(0, s), numel(x.shape.slice(s, e + 1)), ...x.shape.slice(e + 1)]);
 };
 
+/** Inserts an axis of size 1 at `axis`. Shares storage. */
 export const unsqueeze = (x: Tensor, axis: number): Tensor => {
   const a = axis < 0 ? axis + x.rank + 1 : axis;
   return reshape(x, [...x.shape.slice(0, a), 1, ...x.shape.slice(a)]);
 };
 
+/** Removes `axis` if its size is 1, or every axis of size 1 when omitted. Shares storage. */
 export const squeeze = (x: Tensor, axis?: number): Tensor => {
   if (axis === undefined) return reshape(x, x.shape.filter((d) => d !== 1));
   const a = normaliseAxis(axis, x.rank);
@@ -63,6 +66,7 @@ export function clone(x: Tensor): Tensor {
   return record(out, 'clone', [x], (g) => [g]);
 }
 
+/** Reorders the axes (a copy): output axis i is input axis dims[i]. */
 export function permute(x: Tensor, dims: readonly number[]): Tensor {
   const axes = dims.map((d) => normaliseAxis(d, x.rank));
   if (axes.length !== x.rank || new Set(axes).size !== x.rank) throw new Error(`permute: [${dims.join(', ')}] is not a permutation of ${x.rank} axes`);
@@ -75,6 +79,7 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
   return record(out, 'permute', [x], (g) => [permute(g, inverse)]);
 }
 
+/** Swaps two axes (default the last two): a copy. */
 export function transpose(x: Tensor, a = -2, b = -1): Tensor {
   const dims = [...Array(x.rank).keys()];
   const i = normaliseAxis(a, x.rank);
@@ -103,6 +108,7 @@ function resolveSlice(x: Tensor, spec: SliceSpec): { starts: number[]; steps: nu
   return { starts, steps, shape };
 }
 
+/** A strided sub-tensor (a copy); see {@link SliceSpec}. */
 export function slice(x: Tensor, spec: SliceSpec): Tensor {
   if (spec.length > x.rank) throw new Error(`slice: ${spec.length} ranges for a tensor of rank ${x.rank}`);
   const { starts, steps, shape } = resolveSlice(x, spec);
@@ -125,6 +131,7 @@ export function narrow(x: Tensor, axis: number, start: number, length: number): 
   return slice(x, spec);
 }
 
+/** Joins tensors along an existing axis; their other sizes must match. */
 export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
   if (tensors.length === 0) throw new Error('concat: no tensors');
   const first = tensors[0]!;
@@ -149,6 +156,7 @@ export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
   );
 }
 
+/** Joins same-shaped tensors along a new axis. */
 export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
   return concat(tensors.map((t) => unsqueeze(t, axis < 0 ? axis + t.rank + 1 : axis)), axis);
 }

@@ -4,6 +4,7 @@ import type { Tensor } from '../tensor/tensor.ts';
 import { div, exp, log, sub } from './elementwise.ts';
 import { max, sum } from './reduce.ts';
 
+/** exp(x) / sum(exp(x)) along `axis` (default the last), computed stably. */
 export function softmax(x: Tensor, axis = -1): Tensor {
   // Subtracting the (constant) max keeps exp finite and does not change the result or its gradient.
   const m = noGrad(() => max(x, axis, true));
@@ -12,6 +13,7 @@ export function softmax(x: Tensor, axis = -1): Tensor {
   return out;
 }
 
+/** log(softmax(x)) along `axis` (default the last), computed stably. */
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
   const m = noGrad(() => max(x, axis, true));
   const shifted = sub(x, m);

@@ -3,7 +3,8 @@ import { full } from '../ops/creation.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { FLAG, Optimizer, type ParamGroup, type UpdateArgs } from './optimizer.ts';
 
-type Params = Tensor[] | { params: Tensor[]; [option: string]: unknown }[];
+/** What an optimiser updates: the tensors, or parameter groups with their own options (PyTorch's param groups). */
+export type Params = Tensor[] | { params: Tensor[]; [option: string]: unknown }[];
 const num = (g: ParamGroup, k: string) => g[k] as number;
 const flag = (g: ParamGroup, k: string, f: number) => (g[k] ? f : 0);
 

@@ -14,6 +14,7 @@ interface CommentPart {
 }
 interface Reflection {
   name: string;
+  kind: number;
   comment?: { summary: CommentPart[] };
   signatures?: Reflection[];
   children?: Reflection[];
@@ -58,6 +59,15 @@ describe('API docs (typedoc.json)', () => {
     const undocumented = ['defineOp', 'gradcheck', 'init', 'tidy', 'conv2d'].filter((n) => !doc(project.children!.find((c) => c.name === n)));
     expect(undocumented).toEqual([]);
     expect(doc(project.children!.find((c) => c.name === 'defineOp'))).toMatch(/differentiable op/);
+  });
+
+  it('documents every exported function (a new export without a doc comment fails here)', () => {
+    // Pending: src/tensor's numel and isGradEnabled have no doc comment yet; remove each once it has one.
+    const pending = ['isGradEnabled', 'numel'];
+    const FUNCTION = 64; // TypeDoc's ReflectionKind.Function (arrow-function constants included)
+    const undocumented = (project.children ?? []).filter((c) => c.kind === FUNCTION && !doc(c)).map((c) => c.name);
+    expect(undocumented.filter((n) => !pending.includes(n))).toEqual([]);
+    expect(pending.filter((n) => !undocumented.includes(n))).toEqual([]); // documented now: drop it from pending
   });
 
   it("documents Tensor's methods", () => {

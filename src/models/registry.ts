@@ -63,6 +63,8 @@ export class Registry<T, Ctx = unknown> {
   register(type: string, build: (cfg: TypedBlock, ctx: Ctx) => T, opts: RegisterOptions = {}): void {
     if (!type) throw new Error(`${this.name}: a type name must be a non-empty string`);
     const source = opts.source ?? currentSource;
+    if (opts.schema !== undefined && (opts.schema as { kind?: unknown } | null)?.kind !== 'schema')
+      throw new Error(`${this.name}: the schema given for '${type}' by ${source} is not a valibot schema; build it with dg.v, e.g. dg.v.strictObject({ channels: dg.v.number() })`);
     const taken = this.entries.get(type);
     if (taken && taken.source !== source)
       throw new Error(`${this.name}: type '${type}' is already registered by ${taken.source}; ${source} cannot register it again`);

@@ -23,6 +23,20 @@ function ok(r: SpawnSyncReturns<string>, what: string): string {
   return r.stdout;
 }
 
+/** The working tree's files, as git sees them; outside a git checkout, everything but what .gitignore names here. */
+function workingTreeFiles(): string[] {
+  const git = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: REPO, encoding: 'utf8' });
+  if (git.status === 0) return git.stdout.split('\0');
+  const skip = new Set(['.git', 'node_modules', 'dist', 'docs/api', 'scratch']);
+  const walk = (dir: string): string[] =>
+    readdirSync(join(REPO, dir), { withFileTypes: true }).flatMap((e) => {
+      const rel = dir ? `${dir}/${e.name}` : e.name;
+      if (skip.has(rel)) return [];
+      return e.isDirectory() ? walk(rel) : [rel];
+    });
+  return walk('');
+}
+
 let tmp: string;
 let copy: string;
 let tarball: string;
@@ -35,7 +49,7 @@ beforeAll(() => {
   // The files a clone has (tracked, plus new ones not yet committed and not ignored), with the repo's
   // node_modules linked in: the tarball is what `npm pack` in a fresh clone after `npm ci` would make.
   copy = join(tmp, 'repo');
-  const listed = ok(run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], REPO), 'git ls-files').split('\0');
+  const listed = workingTreeFiles();
   for (const f of listed) {
     if (!f || !existsSync(join(REPO, f))) continue;
     mkdirSync(dirname(join(copy, f)), { recursive: true });

@@ -12,21 +12,30 @@ useGpu();
 const { addCoords, CoordConvHeatmapHead } = createCoordConv(dg);
 const deconv = (c: number[]) => ({ channels: c, kernel_size: [3], strides: [2] });
 
+const scalar = createCoordConv(dg, { vectorized: false }).addCoords;
+
 describe('addCoords', () => {
-  it('appends x and y in [-1, 1] (and the radius) after the input channels', async () => {
-    const x = dg.tensor(dg.seededUniform(2 * 1 * 3 * 4, 1), [2, 1, 3, 4]);
+  // 3x4 planes take the vec4 path; 3x5 planes, and the forced scalar op, the scalar one.
+  const variants: [string, typeof addCoords, number][] = [
+    ['vec4', addCoords, 4],
+    ['scalar (odd plane)', addCoords, 5],
+    ['scalar (forced)', scalar, 4],
+  ];
+  it.each(variants)('%s: appends x and y in [-1, 1] (and the radius) after the input channels', async (_, op, W) => {
+    const H = 3;
+    const x = dg.tensor(dg.seededUniform(2 * 1 * H * W, 1), [2, 1, H, W]);
     const input = await x.toArray();
     for (const withRadius of [false, true]) {
-      const y = addCoords([x], { withRadius });
-      expect(y.shape).toEqual([2, withRadius ? 4 : 3, 3, 4]);
-      const out = await y.toArray();
+      const y = op([x], { withRadius });
       const C = withRadius ? 4 : 3;
+      expect(y.shape).toEqual([2, C, H, W]);
+      const out = await y.toArray();
       for (let b = 0; b < 2; b++)
-        for (let r = 0; r < 3; r++)
-          for (let c = 0; c < 4; c++) {
-            const at = (ch: number) => out[((b * C + ch) * 3 + r) * 4 + c]!;
-            const [cx, cy] = [(2 * c) / 3 - 1, (2 * r) / 2 - 1];
-            expect(at(0)).toBe(input[(b * 3 + r) * 4 + c]);
+        for (let r = 0; r < H; r++)
+          for (let c = 0; c < W; c++) {
+            const at = (ch: number) => out[((b * C + ch) * H + r) * W + c]!;
+            const [cx, cy] = [(2 * c) / (W - 1) - 1, (2 * r) / (H - 1) - 1];
+            expect(at(0)).toBe(input[(b * H + r) * W + c]);
             expect(at(1)).toBeCloseTo(cx, 6);
             expect(at(2)).toBeCloseTo(cy, 6);
             if (withRadius) expect(at(3)).toBeCloseTo(Math.hypot(cx, cy) / Math.SQRT2, 6);
@@ -34,10 +43,10 @@ describe('addCoords', () => {
     }
   });
 
-  it('passes gradcheck, alone and followed by other ops', async () => {
-    const input = [{ data: dg.seededUniform(2 * 3 * 4 * 5, 2), shape: [2, 3, 4, 5] }];
-    expect((await dg.gradcheck(([x]) => addCoords([x!]), input)).ok).toBe(true);
-    const r = await dg.gradcheck(([x]) => dg.tanh(dg.mulScalar(addCoords([x!], { withRadius: true }), 1.5)), input);
+  it.each(variants)('%s: passes gradcheck, alone and followed by other ops', async (_, op, W) => {
+    const input = [{ data: dg.seededUniform(2 * 3 * 4 * W, 2), shape: [2, 3, 4, W] }];
+    expect((await dg.gradcheck(([x]) => op([x!]), input)).ok).toBe(true);
+    const r = await dg.gradcheck(([x]) => dg.tanh(dg.mulScalar(op([x!], { withRadius: true }), 1.5)), input);
     expect(r.failures).toEqual([]);
   });
 });

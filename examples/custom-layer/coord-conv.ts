@@ -27,13 +27,23 @@ export interface AddCoordsOptions {
   withRadius?: boolean;
 }
 
+export interface CoordConvOptions {
+  /** Move vec4s when a channel plane's size allows (default true; false forces the scalar path, for tests and benches). */
+  vectorized?: boolean;
+}
+
 /** Builds the layer on a dlc-gpu API object: the plugin loader passes the CLI's own, tests pass theirs. */
-export function createCoordConv(dg: Dg) {
+export function createCoordConv(dg: Dg, layerOptions: CoordConvOptions = {}) {
   const forwardKernel = dg.defineKernel('add_coords', WGSL, 'forward');
   const backwardKernel = dg.kernel('add_coords', 'backward');
-  const params = (x: Tensor, n: number) => {
+  /** Launches `spec` over `out` (elements, or vec4s when each H x W plane holds whole vec4s). */
+  const launch = (spec: DG.KernelSpec, x: Tensor, input: Tensor, out: Tensor, radius: boolean) => {
     const [B, C, H, W] = x.shape as [number, number, number, number];
-    return new dg.Uniforms().u32(B).u32(C).u32(H).u32(W).u32(n);
+    const vec4 = (layerOptions.vectorized ?? true) && (H * W) % 4 === 0;
+    const n = vec4 ? out.size / 4 : out.size;
+    if (n === 0) return;
+    const u = new dg.Uniforms().u32(B).u32(C).u32(H).u32(W).u32(n);
+    dg.engine().dispatch(spec, grid(n), [input.buffer, out.buffer], u, { RADIUS: radius ? 1 : 0, VEC4: vec4 ? 1 : 0 });
   };
 
   /** x [B, C, H, W] -> [B, C + 2 (+1 with withRadius), H, W]: x, then x and y coordinates in [-1, 1]. */
@@ -44,12 +54,12 @@ export function createCoordConv(dg: Dg) {
       const [B, C, H, W] = x!.shape as [number, number, number, number];
       const radius = ctx.options?.withRadius ?? false;
       const out = dg.Tensor.empty([B, C + (radius ? 3 : 2), H, W]);
-      if (out.size) dg.engine().dispatch(forwardKernel, grid(out.size), [x!.buffer, out.buffer], params(x!, out.size), { RADIUS: radius ? 1 : 0 });
+      launch(forwardKernel, x!, x!, out, radius);
       return out;
     },
     backward(grad, { inputs: [x], options }) {
       const dx = dg.Tensor.empty(x!.shape);
-      if (dx.size) dg.engine().dispatch(backwardKernel, grid(dx.size), [grad.buffer, dx.buffer], params(x!, dx.size), { RADIUS: options?.withRadius ? 1 : 0 });
+      launch(backwardKernel, x!, grad, dx, options?.withRadius ?? false);
       return [dx];
     },
   });

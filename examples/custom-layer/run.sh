@@ -3,7 +3,7 @@
 #   examples/custom-layer/run.sh <project>/config.yaml [shuffle, default 2]
 # 1. create-dataset makes the shuffle (resnet_18, a small backbone that trains quickly on any adapter);
 # 2. config set lists the plugin under plugins: and switches the bodypart head to CoordConvHeatmapHead;
-# 3. train runs STEPS steps (default 20) of one epoch on CROP x CROP crops (default 256), batch BATCH (default 4);
+# 3. train runs STEPS steps (default 10) of one epoch on CROP x CROP crops (default 256), batch BATCH (default 4);
 # 4. evaluate reloads the snapshot (the plugin comes from the config's plugins:) on EVAL_IMAGES images (default 2).
 # DLC_GPU overrides the CLI (default: this checkout's bin/dlc-gpu.js; `npx dlc-gpu` where dlc-gpu is installed).
 set -euo pipefail
@@ -14,7 +14,7 @@ fi
 here="$(cd "$(dirname "$0")" && pwd)"
 config="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 shuffle="${2:-2}"
-steps="${STEPS:-20}"
+steps="${STEPS:-10}"
 crop="${CROP:-256}"
 batch="${BATCH:-4}"
 eval_images="${EVAL_IMAGES:-2}"

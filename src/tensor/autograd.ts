@@ -11,6 +11,7 @@ export interface GradNode {
 
 let enabled = true;
 
+/** Whether ops are being recorded for autograd (false inside `noGrad`). */
 export function isGradEnabled(): boolean {
   return enabled;
 }

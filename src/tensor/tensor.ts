@@ -7,6 +7,7 @@ import type { GradNode } from './autograd.ts';
 
 export type Shape = readonly number[];
 
+/** The number of elements of a tensor of this shape (1 for a scalar []). */
 export function numel(shape: Shape): number {
   let n = 1;
   for (const d of shape) n *= d;
@@ -26,10 +27,18 @@ class Storage {
 
 let nextId = 1;
 
+/**
+ * A float32, contiguous, row-major (NCHW) array on a GPU buffer. Made by the creation ops (`tensor`, `zeros`,
+ * `randn`, ...) and by every op; read back with `toArray` or `item`; released with `dispose`, or by the
+ * `tidy` / `scope` it was made in. Set `requiresGrad` on a leaf for `backward()` to fill its `grad`.
+ */
 export class Tensor {
+  /** A process-wide creation counter (for messages and leak checks). */
   readonly id = nextId++;
+  /** Number of elements. */
   readonly size: number;
   private storage: Storage | null;
+  /** Whether autograd records ops on this tensor and `backward()` gives it a gradient. */
   requiresGrad = false;
   /** Accumulated gradient of a leaf after `backward()`; owned by this tensor. */
   grad: Tensor | null = null;
@@ -39,6 +48,7 @@ export class Tensor {
   scope: Set<Tensor> | null = null;
 
   private constructor(
+    /** Dimensions, outermost first ([] for a scalar). */
     readonly shape: Shape,
     storage: Storage,
   ) {
@@ -79,14 +89,17 @@ export class Tensor {
     return this.storage;
   }
 
+  /** The GPU buffer holding the values (for custom kernels' bindings; padded to 16 bytes). */
   get buffer(): GPUBuffer {
     return this.live().buffer;
   }
 
+  /** Number of dimensions. */
   get rank(): number {
     return this.shape.length;
   }
 
+  /** Whether `dispose` has released it. */
   get disposed(): boolean {
     return this.storage === null;
   }
@@ -112,11 +125,13 @@ export class Tensor {
     this.storage = s;
   }
 
+  /** Reads the values back to the host (submits the recorded work and waits for it). */
   async toArray(): Promise<Float32Array> {
     const data = await engine().read(this.buffer, this.size * 4);
     return new Float32Array(data);
   }
 
+  /** Reads back the single value of a one-element tensor. */
   async item(): Promise<number> {
     if (this.size !== 1) throw new Error(`item() needs a tensor with one element, got [${this.shape.join(', ')}]`);
     return (await this.toArray())[0]!;

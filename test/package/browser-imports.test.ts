@@ -65,10 +65,13 @@ describe('Node-only imports a bundler meets', () => {
     expect(nodeOnlyImports(core)).toEqual([]);
   });
 
+  it("the browser entry (src/core.ts: the 'browser' condition and dlc-gpu/core) reaches none", () => {
+    expect(nodeOnlyImports([join(SRC, 'core.ts')])).toEqual([]);
+  });
+
   it("the package entry (src/index.ts) reaches only these: Dawn for init() and io's path-based readers", () => {
-    // A new entry here puts Node code in every bundle of 'dlc-gpu': keep it out of the engine core, or
-    // extend this list knowingly. (index.ts imports gpu/dawn.ts statically, so a browser bundle of the
-    // entry as it is today also pulls in Dawn's native `webgpu` package.)
+    // A new entry here puts Node code in every Node bundle of 'dlc-gpu': keep it out of the engine core, or
+    // extend this list knowingly. Browser bundles resolve 'dlc-gpu' to src/core.ts (above) instead.
     expect(nodeOnlyImports([join(SRC, 'index.ts')])).toEqual([
       'gpu/dawn.ts -> node:fs',
       'gpu/dawn.ts -> node:os',

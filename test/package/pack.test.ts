@@ -111,7 +111,12 @@ describe('npm pack', () => {
 
   it('points exports at dist with types and import conditions, and every .js has its .d.ts', () => {
     const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { exports: Record<string, unknown> };
-    expect(pkg.exports['.']).toEqual({ types: './dist/index.d.ts', import: './dist/index.js' });
+    expect(pkg.exports['.']).toEqual({
+      browser: { types: './dist/core.d.ts', default: './dist/core.js' },
+      types: './dist/index.d.ts',
+      import: './dist/index.js',
+    });
+    expect(pkg.exports['./core']).toEqual({ types: './dist/core.d.ts', import: './dist/core.js' });
     expect(pkg.exports['./bench']).toEqual({ types: './dist/bench/index.d.ts', import: './dist/bench/index.js' });
     const js = files.filter((f) => f.startsWith('dist/') && f.endsWith('.js'));
     expect(js.length).toBeGreaterThan(50);
@@ -145,6 +150,17 @@ describe('the installed tarball', () => {
     expect(r.cube).toEqual([8, -1]);
     expect(r.gradcheck).toBe(true);
     expect(r.benchMs).toBeGreaterThanOrEqual(0); // dlc-gpu/bench, on the same engine instance as dlc-gpu
+  });
+
+  it("resolves the browser condition to the engine core: no init (Dawn), initWith for navigator.gpu", () => {
+    const script = `
+      const dg = await import('dlc-gpu');
+      console.log(JSON.stringify({ entry: import.meta.resolve('dlc-gpu'), init: typeof dg.init, initWith: typeof dg.initWith, io: typeof dg.io, defineOp: typeof dg.defineOp }));
+    `;
+    const out = ok(run(process.execPath, ['--conditions=browser', '--input-type=module', '-e', script], app), 'node --conditions=browser');
+    const r = JSON.parse(out.trim().split('\n').at(-1)!) as { entry: string; init: string; initWith: string; io: string; defineOp: string };
+    expect(fileURLToPath(r.entry)).toBe(join(pkgDir, 'dist/core.js'));
+    expect(r).toMatchObject({ init: 'undefined', initWith: 'function', io: 'undefined', defineOp: 'function' });
   });
 
   it('loads the runtime files the build copies or references: the decode worker and configs/', () => {

@@ -3,6 +3,7 @@
 import { expect, it } from 'vitest';
 import * as dg from '../src/index.ts';
 import { useGpu } from './helpers/gpu.ts';
+import { runFlatLoop } from './helpers/memory.ts';
 
 const engine = useGpu();
 
@@ -29,19 +30,7 @@ it('1,000 iterations of forward, backward and SGD update keep the buffer count f
       return loss;
     });
 
-  const first = step();
-  const firstLoss = await first.item();
-  first.dispose();
-  const stats = engine().stats();
-  const held = stats.liveBuffers + stats.pooledBuffers;
-  let last = 0;
-  for (let i = 1; i < 1000; i++) {
-    const loss = step();
-    if (i % 250 === 0 || i === 999) last = await loss.item();
-    loss.dispose();
-    const s = engine().stats();
-    if (s.liveBuffers + s.pooledBuffers !== held) throw new Error(`iteration ${i}: ${s.liveBuffers} live + ${s.pooledBuffers} pooled buffers, expected ${held} in all`);
-  }
-  expect(engine().stats().liveBuffers).toBe(stats.liveBuffers);
-  expect(last).toBeLessThan(firstLoss * 0.5);
+  const r = await runFlatLoop(engine, step, 1000);
+  expect(r.liveAtEnd).toBe(r.liveAfterFirst);
+  expect(r.lastLoss).toBeLessThan(r.firstLoss * 0.5);
 });

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import * as dg from '../../src/index.ts';
 import type { Tensor } from '../../src/index.ts';
 import { useGpu } from '../helpers/gpu.ts';
+import { runFlatLoop } from '../helpers/memory.ts';
 
 const engine = useGpu();
 
@@ -177,18 +178,7 @@ it('a training loop through a custom op keeps the buffer count flat', async () =
       });
       return loss;
     });
-  const first = step();
-  const firstLoss = await first.item();
-  first.dispose();
-  const s = engine().stats();
-  const held = s.liveBuffers + s.pooledBuffers;
-  let last = 0;
-  for (let i = 1; i < 200; i++) {
-    const loss = step();
-    if (i === 199) last = await loss.item();
-    loss.dispose();
-  }
-  const t = engine().stats();
-  expect(t.liveBuffers + t.pooledBuffers).toBe(held);
-  expect(last).toBeLessThan(firstLoss);
+  const r = await runFlatLoop(engine, step, 200, 199);
+  expect(r.liveAtEnd).toBe(r.liveAfterFirst);
+  expect(r.lastLoss).toBeLessThan(r.firstLoss);
 });

@@ -1,6 +1,7 @@
 // DeepLabCut's registries, keyed by the config's `type`: BACKBONES, NECKS, HEADS, PREDICTORS,
 // TARGET_GENERATORS, CRITERIONS and LOSS_AGGREGATORS. The built-in types register in builtin-types.ts
 // exactly as a plugin registers its own; a pose model only ever builds through these.
+import type { Detector } from './detectors/detector.ts';
 import type { BackboneNet, Criterion, LossAggregator, Neck, PoseHead, Predictor, TargetGenerator } from './parts.ts';
 import { Registry, type TypedBlock } from './registry.ts';
 
@@ -37,8 +38,18 @@ export const TARGET_GENERATORS = new Registry<TargetGenerator, HeadPartContext>(
 export const CRITERIONS = new Registry<Criterion, BuildContext>('CRITERIONS', 'criterion');
 export const LOSS_AGGREGATORS = new Registry<LossAggregator, BuildContext>('LOSS_AGGREGATORS', 'loss aggregator');
 
+/**
+ * The `detector.model` types of top-down configs (SSDLite, FasterRCNN), built by the detector runner. The
+ * config schema still lists the detector types it accepts (src/config/schema/detector.ts); plugin detectors
+ * register here and their types are recorded in snapshots like the pose parts'.
+ */
+export const DETECTORS = new Registry<Detector, BuildContext>('DETECTORS', 'detector');
+
 /** The same registry under the name the issue tracker and torch users tend to write. */
 export const CRITERIA = CRITERIONS;
 
 /** Every pose-model registry, by DeepLabCut's name. */
 export const POSE_REGISTRIES = { BACKBONES, NECKS, HEADS, PREDICTORS, TARGET_GENERATORS, CRITERIONS, LOSS_AGGREGATORS } as const;
+
+/** Every registry a plugin can extend (what snapshots record a plugin's types from). */
+export const REGISTRIES = { ...POSE_REGISTRIES, DETECTORS } as const;

@@ -1,6 +1,6 @@
 // Whether a snapshot's plugins are loaded: light (registries only), so commands can check it before they
 // load the engine.
-import { POSE_REGISTRIES } from '../models/registries.ts';
+import { REGISTRIES } from '../models/registries.ts';
 import type { RecordedPlugin } from '../runner/checkpoint.ts';
 
 export class PluginError extends Error {
@@ -18,7 +18,7 @@ export function checkSnapshotPlugins(snapshot: string, recorded: readonly Record
   for (const p of recorded ?? []) {
     const missing = p.types.filter((t) => {
       const [registry, type] = t.split(':') as [string, string];
-      const r = POSE_REGISTRIES[registry as keyof typeof POSE_REGISTRIES];
+      const r = REGISTRIES[registry as keyof typeof REGISTRIES];
       return !r || !r.has(type);
     });
     if (missing.length)

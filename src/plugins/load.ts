@@ -7,7 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as api from '../index.ts';
-import { POSE_REGISTRIES } from '../models/registries.ts';
+import { REGISTRIES } from '../models/registries.ts';
 import { registeringAs } from '../models/registry.ts';
 import type { RecordedPlugin } from '../runner/checkpoint.ts';
 import { PluginError } from './check.ts';
@@ -25,7 +25,7 @@ let tsxRegistered = false;
 
 /** `REGISTRY:Type` for every type a source registered. */
 function typesFrom(source: string): string[] {
-  return Object.entries(POSE_REGISTRIES).flatMap(([name, r]) => r.typesFrom(source).map((t) => `${name}:${t}`));
+  return Object.entries(REGISTRIES).flatMap(([name, r]) => r.typesFrom(source).map((t) => `${name}:${t}`));
 }
 
 async function importModule(path: string): Promise<Record<string, unknown>> {

@@ -1,11 +1,13 @@
 // Writes the demo's DeepLabCut project: config.yaml as DeepLabCut's create_new_project writes it, and
 // labeled-data/<video>/img*.png with CollectedData_<scorer>.csv (the labels of the rendered keypoints).
-// There is no video file: DeepLabCut and dlc-gpu both train from labeled-data alone.
+// There is no video file: DeepLabCut and dlc-gpu both train from labeled-data alone. With `animals` > 1 it is
+// a multi-animal project (multianimalproject: true, individuals mouse1..N, the 4-row CSV header), whose frames
+// include some with one animal only and some with an animal in view but not labeled, as real projects have.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writePng } from '../io/image.ts';
 import { labelsCsv } from '../project/index.ts';
-import { DEMO_BODYPARTS, renderMouse } from './render.ts';
+import { DEMO_BODYPARTS, renderMice, renderMouse } from './render.ts';
 
 export interface DemoProjectOptions {
   frames: number;
@@ -13,11 +15,29 @@ export interface DemoProjectOptions {
   height: number;
   seed: number;
   trainFraction: number;
+  /** Animals per frame (default 1: a single-animal project). */
+  animals?: number;
 }
 
 export const DEMO_TASK = 'demomouse';
 export const DEMO_SCORER = 'synthetic';
 export const DEMO_VIDEO = 'mouse';
+export const DEMO_MULTI_TASK = 'demomice';
+export const DEMO_MULTI_VIDEO = 'mice';
+
+/** The individuals of a multi-animal demo project. */
+export const demoIndividuals = (n: number): string[] => Array.from({ length: n }, (_, i) => `mouse${i + 1}`);
+
+/**
+ * Which animals of a multi-animal frame are in view and which are labeled: every sixth frame shows mouse1 only;
+ * every seventh leaves its last animal in view but unlabeled (an annotator skipped it).
+ */
+export function demoFrameContents(index: number, animals: number): { present: boolean[]; labeled: boolean[] } {
+  const present = Array.from({ length: animals }, (_, i) => i === 0 || index % 6 !== 5);
+  const last = present.lastIndexOf(true);
+  const labeled = present.map((p, i) => p && !(index % 7 === 3 && i === last && last > 0));
+  return { present, labeled };
+}
 
 /** DeepLabCut's project date: month abbreviation and day, e.g. Oct30. */
 function dlcDate(d: Date): string {
@@ -25,13 +45,18 @@ function dlcDate(d: Date): string {
 }
 
 function configYaml(root: string, o: DemoProjectOptions, date: string): string {
-  const video = join(root, 'videos', `${DEMO_VIDEO}.mp4`);
+  const multi = (o.animals ?? 1) > 1;
+  const video = join(root, 'videos', `${multi ? DEMO_MULTI_VIDEO : DEMO_VIDEO}.mp4`);
+  const list = (names: readonly string[]) => names.map((b) => `- ${b}`).join('\n');
+  const parts = multi
+    ? `individuals:\n${list(demoIndividuals(o.animals!))}\nuniquebodyparts: []\nmultianimalbodyparts:\n${list(DEMO_BODYPARTS)}\nbodyparts: MULTI!`
+    : `bodyparts:\n${list(DEMO_BODYPARTS)}`;
   return `    # Project definitions (do not edit)
-Task: ${DEMO_TASK}
+Task: ${multi ? DEMO_MULTI_TASK : DEMO_TASK}
 scorer: ${DEMO_SCORER}
 date: ${date}
-multianimalproject: false
-identity:
+multianimalproject: ${multi}
+identity:${multi ? ' false' : ''}
 
     # Project path (change when moving around)
 project_path: ${root}
@@ -43,8 +68,7 @@ engine: pytorch
 video_sets:
   ${video}:
     crop: 0, ${o.width}, 0, ${o.height}
-bodyparts:
-${DEMO_BODYPARTS.map((b) => `- ${b}`).join('\n')}
+${parts}
 
     # Fraction of video to start/stop when extracting frames for labeling/refinement
 start: 0
@@ -71,7 +95,7 @@ colormap: rainbow
 TrainingFraction:
 - ${o.trainFraction}
 iteration: 0
-default_net_type: resnet_50
+default_net_type: ${multi ? 'top_down_resnet_50' : 'resnet_50'}
 default_augmenter: default
 snapshotindex: -1
 detector_snapshotindex: -1
@@ -105,20 +129,31 @@ SuperAnimalConversionTables:
 /** Renders the frames and writes the project into `dir` (which must be empty or absent); returns config.yaml's path. */
 export function writeDemoProject(dir: string, o: DemoProjectOptions, date = new Date()): string {
   const root = resolve(dir);
-  const labels = join(root, 'labeled-data', DEMO_VIDEO);
+  const animals = o.animals ?? 1;
+  const video = animals > 1 ? DEMO_MULTI_VIDEO : DEMO_VIDEO;
+  const labels = join(root, 'labeled-data', video);
   mkdirSync(labels, { recursive: true });
   mkdirSync(join(root, 'videos'), { recursive: true });
   const digits = String(o.frames - 1).length;
+  // Two decimals, as labels clicked in DeepLabCut's GUI on a zoomed frame would have.
+  const round = (points: [number, number][]) => points.map(([x, y]) => [Math.round(x * 100) / 100, Math.round(y * 100) / 100] as [number, number]);
+  const unlabeled = DEMO_BODYPARTS.map(() => [NaN, NaN] as [number, number]);
   const frames = [];
   for (let i = 0; i < o.frames; i++) {
     const name = `img${String(i).padStart(digits, '0')}.png`;
-    const { image, keypoints } = renderMouse(o.seed, i, o.width, o.height);
+    if (animals === 1) {
+      const { image, keypoints } = renderMouse(o.seed, i, o.width, o.height);
+      writePng(join(labels, name), image);
+      frames.push({ path: ['labeled-data', video, name], keypoints: [round(keypoints)], unique: [] });
+      continue;
+    }
+    const { present, labeled } = demoFrameContents(i, animals);
+    const { image, animals: drawn } = renderMice(o.seed, i, o.width, o.height, present);
     writePng(join(labels, name), image);
-    // Two decimals, as labels clicked in DeepLabCut's GUI on a zoomed frame would have.
-    const rounded = keypoints.map(([x, y]) => [Math.round(x * 100) / 100, Math.round(y * 100) / 100] as [number, number]);
-    frames.push({ path: ['labeled-data', DEMO_VIDEO, name], keypoints: [rounded], unique: [] });
+    frames.push({ path: ['labeled-data', video, name], keypoints: drawn.map((k, a) => (k && labeled[a] ? round(k) : unlabeled)), unique: [] });
   }
-  const csv = labelsCsv(DEMO_SCORER, { individuals: ['individual_1'], bodyparts: [...DEMO_BODYPARTS], uniqueBodyparts: [], frames });
+  const individuals = animals > 1 ? demoIndividuals(animals) : ['individual_1'];
+  const csv = labelsCsv(DEMO_SCORER, { individuals, bodyparts: [...DEMO_BODYPARTS], uniqueBodyparts: [], frames });
   writeFileSync(join(labels, `CollectedData_${DEMO_SCORER}.csv`), csv);
   const config = join(root, 'config.yaml');
   writeFileSync(config, configYaml(root, o, dlcDate(date)));

@@ -1,5 +1,5 @@
-// Synthetic top-view "mice" with exactly known keypoints, for the demo project: a textured arena floor,
-// and an animal at a random position, heading and size: body and head ellipses, two ears, a pink nose,
+// Synthetic top-view "mice" with exactly known keypoints, for the demo projects: a textured arena floor,
+// and one animal (or several, renderMice) at a random position, heading and size: body and head ellipses, two ears, a pink nose,
 // a curved tail. The keypoints are the centres of the parts they name (nose, ears) and the body/tail
 // junction, so labels are exact by construction. Deterministic from the seed.
 import { Rng } from '../data/random.ts';
@@ -62,19 +62,19 @@ function grain(img: RgbImage, rng: Rng, amplitude: number): void {
   for (let i = 0; i < img.data.length; i++) img.data[i] = Math.max(0, Math.min(255, Math.round(img.data[i]! + (rng.random() * 2 - 1) * amplitude)));
 }
 
-/** Frame `index` of the demo video rendered from `seed`. */
-export function renderMouse(seed: number, index: number, width: number, height: number): RenderedFrame {
-  const rng = new Rng(seed * 1_000_003 + index);
-  const img = floor(rng, width, height);
-  const size = Math.min(width, height);
-  const length = size * (0.3 + 0.1 * rng.random()); // nose to tail base
-  const angle = rng.random() * 2 * Math.PI;
+/** Where an animal is: centre, heading (radians, y down) and nose-to-tail-base length in pixels. */
+export interface MousePose {
+  cx: number;
+  cy: number;
+  angle: number;
+  length: number;
+}
+
+/** A mouse's body plan at `pose`: where its parts are, and the keypoints in DEMO_BODYPARTS order. */
+function bodyPlan({ cx, cy, angle, length }: MousePose) {
   const dir: [number, number] = [Math.cos(angle), Math.sin(angle)];
   // Seen from above with y pointing down, the animal's left is (dy, -dx) of its heading.
   const left: [number, number] = [dir[1], -dir[0]];
-  const margin = length * 0.75;
-  const cx = margin + rng.random() * (width - 2 * margin);
-  const cy = margin + rng.random() * (height - 2 * margin);
   const at = (along: number, side: number): [number, number] => [cx + dir[0] * along + left[0] * side, cy + dir[1] * along + left[1] * side];
 
   const bodyA = length * 0.36;
@@ -87,8 +87,13 @@ export function renderMouse(seed: number, index: number, width: number, height: 
   const earSide = length * 0.13;
   const leftear = at(earAlong, earSide);
   const rightear = at(earAlong, -earSide);
+  return { bodyA, bodyB, bodyCentre, tailbase, headCentre, snout, leftear, rightear, keypoints: [snout, leftear, rightear, tailbase] };
+}
 
-  // Tail first (under the body): a curve bending to one side, thinning towards the tip.
+/** The tail (drawn under every body): a curve bending to one side by an amount from `rng`, thinning towards the tip. */
+function drawTail(img: RgbImage, rng: Rng, pose: MousePose): void {
+  const { angle, length } = pose;
+  const { tailbase } = bodyPlan(pose);
   const bend = (rng.random() - 0.5) * 1.6;
   let prev = tailbase;
   const tailLength = length * 0.8;
@@ -99,6 +104,12 @@ export function renderMouse(seed: number, index: number, width: number, height: 
     drawLine(img, prev[0], prev[1], p[0], p[1], MOUSE_COLORS.tail, Math.max(1, Math.round(length * 0.06 * (1 - 0.6 * t))));
     prev = p;
   }
+}
+
+/** Body, head, ears and nose over the tail; returns the keypoints. */
+function drawBody(img: RgbImage, pose: MousePose): [number, number][] {
+  const { angle, length } = pose;
+  const { bodyA, bodyB, bodyCentre, tailbase, headCentre, snout, leftear, rightear, keypoints } = bodyPlan(pose);
   fillEllipse(img, bodyCentre[0], bodyCentre[1], bodyA, bodyB, angle, MOUSE_COLORS.body);
   fillDisk(img, tailbase[0], tailbase[1], Math.max(1.5, length * 0.045), MOUSE_COLORS.tail);
   fillEllipse(img, headCentre[0], headCentre[1], length * 0.21, length * 0.14, angle, MOUSE_COLORS.head);
@@ -106,6 +117,56 @@ export function renderMouse(seed: number, index: number, width: number, height: 
   fillDisk(img, leftear[0], leftear[1], earR, MOUSE_COLORS.ear);
   fillDisk(img, rightear[0], rightear[1], earR, MOUSE_COLORS.ear);
   fillDisk(img, snout[0], snout[1], Math.max(1.5, length * 0.04), MOUSE_COLORS.nose);
+  return keypoints;
+}
+
+/** Frame `index` of the demo video rendered from `seed`. */
+export function renderMouse(seed: number, index: number, width: number, height: number): RenderedFrame {
+  const rng = new Rng(seed * 1_000_003 + index);
+  const img = floor(rng, width, height);
+  const size = Math.min(width, height);
+  const length = size * (0.3 + 0.1 * rng.random()); // nose to tail base
+  const angle = rng.random() * 2 * Math.PI;
+  const margin = length * 0.75;
+  const cx = margin + rng.random() * (width - 2 * margin);
+  const cy = margin + rng.random() * (height - 2 * margin);
+  drawTail(img, rng, { cx, cy, angle, length });
+  const keypoints = drawBody(img, { cx, cy, angle, length });
   grain(img, rng, 6);
-  return { image: img, keypoints: [snout, leftear, rightear, tailbase] };
+  return { image: img, keypoints };
+}
+
+export interface RenderedGroup {
+  image: RgbImage;
+  /** Per animal slot: its keypoints in DEMO_BODYPARTS order, or null when that animal is not in the frame. */
+  animals: ([number, number][] | null)[];
+}
+
+/**
+ * Frame `index` of a multi-animal demo video: `present[i]` says whether animal slot i is in the frame. Animals
+ * are placed apart (centres at least 1.25 body lengths apart, so bodies never overlap when a place is found in
+ * 50 tries), each with its own size and heading; every tail is drawn before any body, so tails never cover a
+ * keypoint and the labels stay exact.
+ */
+export function renderMice(seed: number, index: number, width: number, height: number, present: readonly boolean[]): RenderedGroup {
+  const rng = new Rng(seed * 1_000_003 + index + 7_919);
+  const img = floor(rng, width, height);
+  const size = Math.min(width, height);
+  const placed: MousePose[] = [];
+  const animals = present.map((here) => {
+    if (!here) return null;
+    const length = size * (0.22 + 0.06 * rng.random());
+    const margin = length * 0.75;
+    let pose: MousePose = { cx: 0, cy: 0, angle: 0, length };
+    for (let attempt = 0; attempt < 50; attempt++) {
+      pose = { cx: margin + rng.random() * (width - 2 * margin), cy: margin + rng.random() * (height - 2 * margin), angle: rng.random() * 2 * Math.PI, length };
+      if (placed.every((q) => Math.hypot(q.cx - pose.cx, q.cy - pose.cy) > 1.25 * Math.max(q.length, length))) break;
+    }
+    placed.push(pose);
+    return pose;
+  });
+  for (const pose of animals) if (pose) drawTail(img, rng, pose);
+  const keypoints = animals.map((pose) => (pose ? drawBody(img, pose) : null));
+  grain(img, rng, 6);
+  return { image: img, animals: keypoints };
 }

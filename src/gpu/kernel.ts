@@ -53,6 +53,7 @@ const libraries: Readonly<Record<string, readonly string[]>> = {
   resample: ['_index'],
   hrnet_fuse: ['_index'],
   conv: ['_index'],
+  roi_align: ['_index'],
   matmul: ['_matmul'],
   matmul_portable: ['_matmul'],
 };

@@ -1,0 +1,266 @@
+// ROI align with torchvision 0.14's semantics (csrc/ops/cpu/roi_align_kernel.cpp, roi_align_common.h):
+// X [N, C, H, W] and ROIs [K, 5] (batch, x1, y1, x2, y2) to Y [K, C, PH, PW], each bin the average of a
+// gh x gw grid of bilinear samples. Work per ROI that every channel shares is done once, in `roi_meta`:
+// Meta [K, 3] vec4 = (startH, startW, binH, binW), (gh, gw, batch, count), footprint (h0, h1, w0, w1).
+// batch is -1 for a ROI whose output is zero (batch index outside [0, N), NaN box area in a multi-scale
+// pass) and -2 for a ROI that belongs to another level of a multi-scale pass (its output is left alone).
+//
+// WGSL has no float atomics, so the backward is a gather, one invocation per input element, in three
+// steps (counted in src/ops/roi-align.ts): `tables` writes each ROI's separable sample weights per axis,
+// Wy [K, PH, H] (already divided by the bin's sample count) and Wx [K, PW, W]; `tiles` lists, per
+// T x T tile of each image, the ROIs whose footprint meets it, in ROI order; `backward` sums, for its
+// input element, over the listed ROIs and the bins whose weights reach it, G * Wy * Wx. The sums run in
+// a fixed order, so the gradient is deterministic.
+struct Params {
+  n: u32, N: u32, C: u32, H: u32,
+  W: u32, PH: u32, PW: u32, K: u32,
+  sampling: i32, aligned: u32, level: i32, tile: u32,
+  tilesH: u32, tilesW: u32, axis: u32, _p0: u32,
+  scale: f32, kMin: f32, kMax: f32, canonicalScale: f32,
+  canonicalLevel: f32, eps: f32, _p1: f32, _p2: f32,
+}
+@group(0) @binding(0) var<uniform> P: Params;
+// roi_meta: Rois [K, 5] -> MetaOut.
+@group(0) @binding(1) var<storage, read> Rois: array<f32>;
+@group(0) @binding(2) var<storage, read_write> MetaOut: array<vec4<f32>>;
+// forward: X, Meta -> Y.
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read> Meta: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> Y: array<f32>;
+// tables and tiles: MetaT -> Tab (Wy or Wx) or List [N * tilesH * tilesW, K + 1] (count, then ROI indices).
+@group(0) @binding(1) var<storage, read> MetaT: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> Tab: array<f32>;
+@group(0) @binding(2) var<storage, read_write> List: array<u32>;
+// backward: G [K, C, PH, PW], Meta, Wy, Wx, ListR -> DX [N, C, H, W].
+@group(0) @binding(1) var<storage, read> G: array<f32>;
+@group(0) @binding(3) var<storage, read> Wy: array<f32>;
+@group(0) @binding(4) var<storage, read> Wx: array<f32>;
+@group(0) @binding(5) var<storage, read> ListR: array<u32>;
+@group(0) @binding(6) var<storage, read_write> DX: array<f32>;
+override WG: u32 = 256;
+
+// NaN and infinity tested on the bits: WGSL compilers may assume neither occurs in float arithmetic.
+fn finite(v: f32) -> bool {
+  return (bitcast<u32>(v) & 0x7f800000u) != 0x7f800000u;
+}
+
+// torchvision's bilinear_interpolate along one axis for a sample at v on an axis of `size` pixels: the low and
+// high pixel and their weights. A sample outside [-1, size] has zero weights (as both of its axes would in
+// torchvision, which zeroes the sample if either is out); below 0 it reads pixel 0; from size - 1 on, the last.
+struct Tap { lo: u32, hi: u32, wlo: f32, whi: f32 }
+fn tap(v0: f32, size: u32) -> Tap {
+  if (!(finite(v0) && v0 >= -1.0 && v0 <= f32(size))) { return Tap(0u, 0u, 0.0, 0.0); }
+  var v = max(v0, 0.0);
+  var lo = u32(v);
+  var hi = lo + 1u;
+  if (lo >= size - 1u) {
+    lo = size - 1u;
+    hi = lo;
+    v = f32(lo);
+  }
+  let l = v - f32(lo);
+  return Tap(lo, hi, 1.0 - l, l);
+}
+
+// Sample `s` of bin `p` on one axis, in torchvision's order of operations.
+fn sampleAt(start: f32, bin: f32, p: u32, s: u32, grid: f32) -> f32 {
+  return start + f32(p) * bin + (f32(s) + 0.5) * bin / grid;
+}
+
+// The sampling grid along one axis: sampling_ratio if positive, else ceil(roi / pooled); 0 when no finite
+// positive count results (torchvision then averages no samples and writes 0).
+fn gridSize(roi: f32, pooled: u32) -> f32 {
+  var g = f32(P.sampling);
+  if (P.sampling <= 0) { g = ceil(roi / f32(pooled)); }
+  if (!(finite(g) && g >= 1.0)) { return 0.0; }
+  return g;
+}
+
+// torchvision's LevelMapper for a box in image coordinates: floor(lvl0 + log2(sqrt(area) / s0) + eps)
+// clamped to [kMin, kMax], minus kMin; -1 for a negative or NaN area (torchvision leaves those rows zero).
+fn levelOf(x1: f32, y1: f32, x2: f32, y2: f32) -> i32 {
+  let area = (x2 - x1) * (y2 - y1);
+  if (!(area >= 0.0) || !finite(x1) || !finite(y1) || !finite(x2) || !finite(y2)) { return -1; }
+  var lv = P.kMin;
+  if (area > 0.0) {
+    let s = sqrt(area);
+    lv = clamp(floor(P.canonicalLevel + log2(s / P.canonicalScale) + P.eps), P.kMin, P.kMax);
+  }
+  return i32(lv - P.kMin);
+}
+
+// Rows (or columns) [first, last] that the samples of a ROI along one axis touch; first > last if none.
+fn footprint(start: f32, bin: f32, grid: f32, pooled: u32, size: u32) -> vec2<f32> {
+  var first = f32(size);
+  var last = -1.0;
+  let g = u32(grid);
+  for (var p = 0u; p < pooled; p++) {
+    for (var s = 0u; s < g; s++) {
+      let t = tap(sampleAt(start, bin, p, s, grid), size);
+      if (t.wlo != 0.0 || t.whi != 0.0) {
+        first = min(first, f32(t.lo));
+        last = max(last, f32(t.hi));
+      }
+    }
+  }
+  return vec2<f32>(first, last);
+}
+
+// roi_meta: one invocation per ROI (P.n = K). P.level >= 0 makes this a pass of a multi-scale align for that level.
+@compute @workgroup_size(WG)
+fn roi_meta(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let k = flatIndex(wid, nwg, lid, WG);
+  if (k >= P.n) { return; }
+  let r = k * 5u;
+  let offset = select(0.0, 0.5, P.aligned == 1u);
+  let startW = Rois[r + 1u] * P.scale - offset;
+  let startH = Rois[r + 2u] * P.scale - offset;
+  let endW = Rois[r + 3u] * P.scale - offset;
+  let endH = Rois[r + 4u] * P.scale - offset;
+  var roiW = endW - startW;
+  var roiH = endH - startH;
+  if (P.aligned == 0u) {
+    // torchvision forces malformed ROIs to 1 x 1 (std::max keeps a NaN, as select does here).
+    roiW = select(roiW, 1.0, roiW < 1.0);
+    roiH = select(roiH, 1.0, roiH < 1.0);
+  }
+  let binH = roiH / f32(P.PH);
+  let binW = roiW / f32(P.PW);
+  let gh = gridSize(roiH, P.PH);
+  let gw = gridSize(roiW, P.PW);
+  // (int) of the batch column truncates toward zero, as i32() does.
+  let b0 = Rois[r];
+  var batch = -1.0;
+  if (finite(b0) && b0 > -1.0 && b0 < f32(P.N)) { batch = f32(i32(b0)); }
+  if (P.level >= 0) {
+    let lv = levelOf(Rois[r + 1u], Rois[r + 2u], Rois[r + 3u], Rois[r + 4u]);
+    // A ROI with no level is written as zeros by the pass of level 0.
+    if (lv < 0) { batch = select(-2.0, -1.0, P.level == 0); }
+    else if (lv != P.level) { batch = -2.0; }
+  }
+  let fh = footprint(startH, binH, gh, P.PH, P.H);
+  let fw = footprint(startW, binW, gw, P.PW, P.W);
+  MetaOut[k * 3u] = vec4<f32>(startH, startW, binH, binW);
+  MetaOut[k * 3u + 1u] = vec4<f32>(gh, gw, batch, max(gh * gw, 1.0));
+  MetaOut[k * 3u + 2u] = vec4<f32>(fh.x, fh.y, fw.x, fw.y);
+}
+
+// One invocation per output element (P.n = K * C * PH * PW).
+@compute @workgroup_size(WG)
+fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = flatIndex(wid, nwg, lid, WG);
+  if (i >= P.n) { return; }
+  let pw = i % P.PW;
+  let ph = (i / P.PW) % P.PH;
+  let c = (i / (P.PW * P.PH)) % P.C;
+  let k = i / (P.PW * P.PH * P.C);
+  let m0 = Meta[k * 3u];
+  let m1 = Meta[k * 3u + 1u];
+  if (m1.z == -2.0) { return; }
+  if (m1.z < 0.0) {
+    Y[i] = 0.0;
+    return;
+  }
+  let base = (u32(m1.z) * P.C + c) * P.H * P.W;
+  let gh = u32(m1.x);
+  let gw = u32(m1.y);
+  var acc = 0.0;
+  for (var iy = 0u; iy < gh; iy++) {
+    let ty = tap(sampleAt(m0.x, m0.z, ph, iy, m1.x), P.H);
+    for (var ix = 0u; ix < gw; ix++) {
+      let tx = tap(sampleAt(m0.y, m0.w, pw, ix, m1.y), P.W);
+      let rowLo = base + ty.lo * P.W;
+      let rowHi = base + ty.hi * P.W;
+      acc += ty.wlo * tx.wlo * X[rowLo + tx.lo] + ty.wlo * tx.whi * X[rowLo + tx.hi]
+        + ty.whi * tx.wlo * X[rowHi + tx.lo] + ty.whi * tx.whi * X[rowHi + tx.hi];
+    }
+  }
+  Y[i] = acc / m1.w;
+}
+
+// One invocation per (ROI, bin, pixel) of one axis (P.axis 0: Wy [K, PH, H]; 1: Wx [K, PW, W]): the summed
+// weights of the bin's samples on that pixel; Wy is divided by the bin's sample count.
+@compute @workgroup_size(WG)
+fn tables(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = flatIndex(wid, nwg, lid, WG);
+  if (i >= P.n) { return; }
+  let y = P.axis == 0u;
+  let size = select(P.W, P.H, y);
+  let pooled = select(P.PW, P.PH, y);
+  let px = i % size;
+  let p = (i / size) % pooled;
+  let k = i / (size * pooled);
+  let m0 = MetaT[k * 3u];
+  let m1 = MetaT[k * 3u + 1u];
+  let f = MetaT[k * 3u + 2u];
+  let range = select(f.zw, f.xy, y);
+  if (m1.z < 0.0 || f32(px) < range.x || f32(px) > range.y) {
+    Tab[i] = 0.0;
+    return;
+  }
+  let start = select(m0.y, m0.x, y);
+  let bin = select(m0.w, m0.z, y);
+  let grid = select(m1.y, m1.x, y);
+  var acc = 0.0;
+  for (var s = 0u; s < u32(grid); s++) {
+    let t = tap(sampleAt(start, bin, p, s, grid), size);
+    if (t.lo == px) { acc += t.wlo; }
+    if (t.hi == px) { acc += t.whi; }
+  }
+  Tab[i] = select(acc, acc / m1.w, y);
+}
+
+// One invocation per tile (P.n = N * tilesH * tilesW): the ROIs of its image whose footprint meets it, in order.
+@compute @workgroup_size(WG)
+fn tiles(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let t = flatIndex(wid, nwg, lid, WG);
+  if (t >= P.n) { return; }
+  let tx = t % P.tilesW;
+  let ty = (t / P.tilesW) % P.tilesH;
+  let b = f32(t / (P.tilesW * P.tilesH));
+  let h0 = f32(ty * P.tile);
+  let h1 = f32(min((ty + 1u) * P.tile, P.H) - 1u);
+  let w0 = f32(tx * P.tile);
+  let w1 = f32(min((tx + 1u) * P.tile, P.W) - 1u);
+  let base = t * (P.K + 1u);
+  var count = 0u;
+  for (var k = 0u; k < P.K; k++) {
+    let f = MetaT[k * 3u + 2u];
+    if (MetaT[k * 3u + 1u].z == b && f.x <= h1 && f.y >= h0 && f.z <= w1 && f.w >= w0) {
+      count++;
+      List[base + count] = k;
+    }
+  }
+  List[base] = count;
+}
+
+// One invocation per input element (P.n = N * C * H * W).
+@compute @workgroup_size(WG)
+fn backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = flatIndex(wid, nwg, lid, WG);
+  if (i >= P.n) { return; }
+  let w = i % P.W;
+  let h = (i / P.W) % P.H;
+  let c = (i / (P.W * P.H)) % P.C;
+  let b = i / (P.W * P.H * P.C);
+  let base = ((b * P.tilesH + h / P.tile) * P.tilesW + w / P.tile) * (P.K + 1u);
+  let count = ListR[base];
+  let fh = f32(h);
+  let fw = f32(w);
+  var acc = 0.0;
+  for (var j = 1u; j <= count; j++) {
+    let k = ListR[base + j];
+    let f = Meta[k * 3u + 2u];
+    if (fh < f.x || fh > f.y || fw < f.z || fw > f.w) { continue; }
+    let g = (k * P.C + c) * P.PH * P.PW;
+    for (var ph = 0u; ph < P.PH; ph++) {
+      let wy = Wy[(k * P.PH + ph) * P.H + h];
+      if (wy == 0.0) { continue; }
+      for (var pw = 0u; pw < P.PW; pw++) {
+        let wx = Wx[(k * P.PW + pw) * P.W + w];
+        if (wx != 0.0) { acc += G[g + ph * P.PW + pw] * (wy * wx); }
+      }
+    }
+  }
+  DX[i] = acc;
+}

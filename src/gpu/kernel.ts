@@ -54,6 +54,7 @@ const libraries: Readonly<Record<string, readonly string[]>> = {
   hrnet_fuse: ['_index'],
   conv: ['_index'],
   roi_align: ['_index'],
+  sort: ['_index'], nms: ['_index'], boxes: ['_index'],
   matmul: ['_matmul'],
   matmul_portable: ['_matmul'],
 };

@@ -7,7 +7,7 @@
 import { Conv2d } from '../../nn/conv-layers.ts';
 import { FrozenBatchNorm2d } from '../../nn/frozen-batch-norm.ts';
 import { kaimingNormal, normal } from '../../nn/init.ts';
-import { Hardswish, Linear, ReLU, Sequential } from '../../nn/layers.ts';
+import { Hardswish, Linear, ReLU, ReLU6, Sequential } from '../../nn/layers.ts';
 import { Layer, type Module } from '../../nn/module.ts';
 import { BatchNorm2d } from '../../nn/norm-layers.ts';
 import { zeros, rand } from '../../ops/creation.ts';
@@ -130,12 +130,13 @@ export function conv2dNormActivation(
   inC: number,
   outC: number,
   kernel: number,
-  opts: { stride?: number; groups?: number; dilation?: number; norm: MobileNetNorm; activation: 'hardswish' | 'relu' | null },
+  opts: { stride?: number; groups?: number; dilation?: number; norm: MobileNetNorm; activation: 'hardswish' | 'relu' | 'relu6' | null },
 ): Sequential {
   const dilation = opts.dilation ?? 1;
   const conv = new Conv2d(inC, outC, kernel, { stride: opts.stride ?? 1, padding: ((kernel - 1) >> 1) * dilation, dilation, groups: opts.groups ?? 1, bias: false });
   const layers: Layer[] = [conv, normLayer(opts.norm, outC)];
-  if (opts.activation) layers.push(opts.activation === 'hardswish' ? new Hardswish() : new ReLU());
+  // relu6: SSDLite's extra blocks and prediction heads (ssdlite.py's _extra_block, _prediction_block).
+  if (opts.activation) layers.push(opts.activation === 'hardswish' ? new Hardswish() : opts.activation === 'relu6' ? new ReLU6() : new ReLU());
   return new Sequential(...layers);
 }
 

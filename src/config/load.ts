@@ -63,7 +63,7 @@ export function parsePoseConfig(text: string, file: string): { config: PoseConfi
     issues.push(...toConfigIssues(result.issues, source, PoseConfigSchema, input).filter((i) => !seen.has(i.path.join('\0'))));
     throw new ConfigError(byPosition(issues));
   }
-  issues.push(...checkRegisteredTypes(result.output.model as Mapping, source));
+  issues.push(...checkRegisteredTypes(result.output.model as Mapping, source, result.output.detector));
   issues.push(...checkConsistency(result.output, source));
   if (issues.length > 0) throw new ConfigError(byPosition(issues));
   return { config: result.output, source };

@@ -7,7 +7,8 @@ import { closest } from '../config/suggest.ts';
 import { toConfigIssues } from '../config/validate.ts';
 import { issueAt, type YamlSource } from '../config/yaml-source.ts';
 import './builtin-types.ts';
-import { BACKBONES, CRITERIONS, HEADS, LOSS_AGGREGATORS, NECKS, PREDICTORS, TARGET_GENERATORS } from './registries.ts';
+import { DLC_DETECTOR_MODELS } from '../config/schema/detector.ts';
+import { BACKBONES, CRITERIONS, DETECTORS, HEADS, LOSS_AGGREGATORS, NECKS, PREDICTORS, TARGET_GENERATORS } from './registries.ts';
 import type { Registry, TypedBlock } from './registry.ts';
 
 type Mapping = Record<string, unknown>;
@@ -20,7 +21,7 @@ const HEAD_COMMON_KEYS = ['type', 'predictor', 'target_generator', 'criterion', 
  * Problems with the `type` names in `model` (unknown, or a type's own keys rejected by its schema).
  * Blocks whose type declared a schema are replaced in `model` by the schema's output (its defaults filled in).
  */
-export function checkRegisteredTypes(model: Mapping, source: YamlSource): ConfigIssue[] {
+export function checkRegisteredTypes(model: Mapping, source: YamlSource, detector?: unknown): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const check = (registry: Registry<unknown, never>, block: unknown, path: KeyPath, common: readonly string[] = ['type']): void => {
     if (!isBlock(block)) return;
@@ -63,6 +64,10 @@ export function checkRegisteredTypes(model: Mapping, source: YamlSource): Config
       for (const [out, c] of Object.entries(h.criterion as Mapping)) check(r(CRITERIONS), c, [...at, 'criterion', out], ['type', 'weight']);
     if (h.aggregator !== undefined) check(r(LOSS_AGGREGATORS), h.aggregator, [...at, 'aggregator']);
   }
+  // DeepLabCut's own detector types are checked by the detector schema (and built when they exist); any other
+  // type must be registered, by a plugin.
+  const detectorModel = (detector as Mapping | null | undefined)?.model;
+  if (isBlock(detectorModel) && !(DLC_DETECTOR_MODELS as readonly string[]).includes(detectorModel.type)) check(r(DETECTORS), detectorModel, ['detector', 'model']);
   return issues;
 }
 

@@ -14,7 +14,7 @@ import { concat, reshape } from '../ops/shape.ts';
 import type { Optimizer } from '../optim/index.ts';
 import { writeFileAtomic } from '../project/index.ts';
 import { learningCurvePng } from '../report/learning-curve.ts';
-import { tidy } from '../tensor/scope.ts';
+import { scope, tidy } from '../tensor/scope.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { buildOptimizer } from './build-optimizer.ts';
 import { readSnapshot, resolveSnapshotPath, writeSnapshot, type RecordedPlugin, type SnapshotContents } from './checkpoint.ts';
@@ -210,8 +210,8 @@ export abstract class TrainingLoop<M extends Module, B extends TrainBatch, C ext
   /** The training batches. */
   protected abstract batches(): BatchSource<B>;
 
-  /** The loss terms of one batch, total_loss among them (recorded inside the step's tidy, backward follows). */
-  protected abstract lossTerms(batch: B): Record<string, Tensor>;
+  /** The loss terms of one batch, total_loss among them (recorded inside the step's scope, backward follows). */
+  protected abstract lossTerms(batch: B): Record<string, Tensor> | Promise<Record<string, Tensor>>;
 
   /** Evaluates the model on the test split (or returns null when there is nothing to evaluate). */
   protected abstract evaluate(epoch: number): Promise<Evaluation | null>;
@@ -414,8 +414,10 @@ export abstract class TrainingLoop<M extends Module, B extends TrainBatch, C ext
         let liveBytes = 0;
         try {
           optimizer.zeroGrad();
-          const vec = tidy(() => {
-            const terms = this.lossTerms(batch);
+          // scope, not tidy: a detector's step reads back (matching) between recording; the loader makes the next
+          // batch's tensors only when asked for it, so nothing else allocates meanwhile.
+          const vec = await scope(async () => {
+            const terms = await this.lossTerms(batch);
             if (!terms.total_loss) throw new Error(`the loss terms of a step have no total_loss (${Object.keys(terms).join(', ')})`);
             terms.total_loss.backward();
             optimizer.step();

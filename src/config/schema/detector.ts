@@ -28,7 +28,13 @@ const detectorModel = v.variant('type', [
     freeze_bn_weights: v.optional(v.boolean()),
     box_score_thresh: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1))),
   }),
+  // A plugin's detector (the DETECTORS registry): its keys are checked by the schema it registers
+  // (src/models/check-types.ts).
+  v.looseObject({ type: v.string() }),
 ]);
+
+/** The detector types DeepLabCut defines, whose keys the schema above checks itself. */
+export const DLC_DETECTOR_MODELS = ['SSDLite', 'FasterRCNN'] as const;
 
 export const DetectorSchema = v.strictObject({
   model: detectorModel,

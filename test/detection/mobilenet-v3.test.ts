@@ -32,7 +32,7 @@ interface Sampled {
 }
 interface Config {
   name: string;
-  options: { reducedTail?: boolean; dilated?: boolean };
+  options: { reducedTail?: boolean; dilated?: boolean; arch?: 'large' | 'small' };
   norm: MobileNetNorm;
   keys: [string, number[]][];
   stages: Record<string, Sampled>;
@@ -70,7 +70,7 @@ function build(c: Config, classifier = true): MobileNetV3 {
 const input = () => dg.tensor(signed(parity.input.seed, parity.input.shape.reduce((a, b) => a * b, 1)), parity.input.shape);
 
 describe('MobileNetV3-Large matches torchvision 0.14', () => {
-  it('has torchvision\'s state-dict keys and shapes (default, reduced_tail, FrozenBatchNorm2d, dilated)', async () => {
+  it('has torchvision\'s state-dict keys and shapes (default, reduced_tail, FrozenBatchNorm2d, dilated, small)', async () => {
     for (const c of parity.configs) {
       const m = new MobileNetV3({ ...c.options, norm: c.norm });
       try {
@@ -162,6 +162,22 @@ describe('MobileNetV3-Large matches torchvision 0.14', () => {
         const [f13, f16] = dg.noGrad(() => m.forwardFeatures(input(), [13, 16]));
         await expectSampled(f13!, c.stages['13']!, 'features[13]');
         await expectSampled(f16!, c.stages['16']!, 'features[16]');
+      });
+    } finally {
+      m.dispose();
+    }
+  });
+
+  it('mobilenet_v3_small: features[1, 4, 9, 12] and the logits', async () => {
+    const c = config('small');
+    const m = build(c);
+    try {
+      expect(m.stageIndices).toEqual([0, 1, 2, 4, 9, 12]);
+      await dg.scope(async () => {
+        const x = input();
+        const outs = dg.noGrad(() => m.forwardFeatures(x, [1, 4, 9, 12]));
+        for (const [i, t] of [1, 4, 9, 12].entries()) await expectSampled(outs[i]!, c.stages[String(t)]!, `features[${t}]`);
+        await expectSampled(dg.noGrad(() => m.forward(x)), c.logits!, 'logits');
       });
     } finally {
       m.dispose();

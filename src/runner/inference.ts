@@ -17,7 +17,7 @@ export interface ImagePrediction {
   /** Path relative to the project root (labeled-data/<video>/<img>.png), or the image path. */
   image: string;
   imageId: number;
-  /** [individuals][K] (x, y, visibility) in original pixels. */
+  /** [individuals][K] (x, y, visibility) in original pixels (top-down: the annotated individuals, one per crop). */
   gt: Pose[];
   /** [predicted individuals][K] (x, y, score) in original pixels. */
   pred: Pose[];
@@ -103,9 +103,16 @@ export async function predictDataset(
   const loader = new PoseLoader(dataset, pipeline, { batchSize: options.batchSize ?? 1, seed: options.seed ?? 0, shuffle: false });
   const images: ImagePrediction[] = [];
   const sums = new Map<string, { sum: number; n: number }>();
+  // `limit` counts images: a top-down image's crops are consecutive items, all kept.
+  const seen = new Set<number>();
   model.eval();
   try {
     for await (const batch of loader.epoch(0)) {
+      if (options.limit !== undefined && seen.size >= options.limit && batch.items.every((item) => !seen.has(item.imageId))) {
+        batch.dispose();
+        break;
+      }
+      for (const item of batch.items) seen.add(item.imageId);
       try {
         const { pred, K, losses } = await predictBatch(model, batch, !!options.withLoss);
         const preds = posesOf(batch, pred, K);
@@ -122,14 +129,29 @@ export async function predictDataset(
       } finally {
         batch.dispose();
       }
-      if (options.limit !== undefined && images.length >= options.limit) break;
     }
   } finally {
     await loader.close();
   }
   const losses: Record<string, number> = {};
   for (const [k, s] of sums) losses[k] = s.n ? s.sum / s.n : NaN;
-  return { images, losses };
+  return { images: dataset.mode === 'top-down' ? byImage(images) : images, losses };
+}
+
+/**
+ * Top-down items are annotations (one crop each): regroup them per image, every annotated individual's ground
+ * truth and every crop's prediction, in item order, so metrics match predictions to individuals per image.
+ */
+export function byImage(items: readonly ImagePrediction[]): ImagePrediction[] {
+  const out = new Map<number, ImagePrediction>();
+  for (const item of items) {
+    const entry = out.get(item.imageId);
+    if (entry) {
+      entry.gt.push(...item.gt);
+      entry.pred.push(...item.pred);
+    } else out.set(item.imageId, { image: item.image, imageId: item.imageId, gt: [...item.gt], pred: [...item.pred] });
+  }
+  return [...out.values()];
 }
 
 /** A label-free sample for an arbitrary image (dlc-gpu predict). */

@@ -99,5 +99,9 @@ describe('multi-animal demo project', () => {
     const rows = readFileSync(join(evalDir, shuffle, predictions), 'utf8').split('\n');
     expect(rows[1]!.split(',').slice(3)).toEqual(demoIndividuals(3).flatMap((i) => DEMO_BODYPARTS.flatMap(() => [i, i, i])));
     expect(rows[3]!.split(',').slice(3, 6)).toEqual(['x', 'y', 'likelihood']);
+    // One row per image (2 train + 2 test), every crop of an image in it, not a row per crop.
+    const images = rows.slice(4).filter((r) => r).map((r) => r.split(',').slice(0, 3).join('/'));
+    expect(images).toHaveLength(4);
+    expect(new Set(images).size).toBe(4);
   });
 });

@@ -16,8 +16,9 @@ import { expectClose } from '../helpers/compare.ts';
 import { fillDeterministic, signed } from '../helpers/deterministic-weights.ts';
 import { gradcheck } from '../helpers/gradcheck.ts';
 import { useGpu } from '../helpers/gpu.ts';
+import { runFlatLoop } from '../helpers/memory.ts';
 
-useGpu();
+const engine = useGpu();
 
 const fixture = <T>(name: string): T => JSON.parse(readFileSync(new URL(`../fixtures/detection/${name}`, import.meta.url), 'utf8')) as T;
 
@@ -327,6 +328,26 @@ describe('MobileNetV3 construction', () => {
       expect(bn instanceof BatchNorm2d && bn.momentum).toBe(0.01);
     } finally {
       m.dispose();
+    }
+  });
+
+  it('keeps the buffer count flat over training steps (batch statistics) and FrozenBatchNorm2d forwards in tidy', async () => {
+    for (const norm of [undefined, { kind: 'frozen' } as const]) {
+      const m = new MobileNetV3({ arch: 'small', classifier: false, norm }).train();
+      const x = dg.randn([2, 3, 32, 32], { seed: 9 });
+      try {
+        const r = await runFlatLoop(engine, () => dg.tidy(() => {
+          m.zeroGrad();
+          const loss = dg.mean(dg.square(m.forward(x)));
+          loss.backward();
+          return loss;
+        }), 3);
+        expect(Number.isFinite(r.lastLoss)).toBe(true);
+      } finally {
+        m.zeroGrad();
+        m.dispose();
+        x.dispose();
+      }
     }
   });
 

@@ -23,21 +23,28 @@ struct Params {
 // roi_meta: Rois [K, 5] -> MetaOut.
 @group(0) @binding(1) var<storage, read> Rois: array<f32>;
 @group(0) @binding(2) var<storage, read_write> MetaOut: array<vec4<f32>>;
-// forward: X, Meta -> Y.
+// channels_last: X [B, C, S] -> XL [B, S, C8] (C8 = C rounded up to 8, zero-filled), as vec4s.
 @group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read_write> XL: array<vec4<f32>>;
+// forward: XC (X channels-last, [N, H, W, C8]), Meta -> Y.
+@group(0) @binding(1) var<storage, read> XC: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> Meta: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> Y: array<f32>;
 // tables and tiles: MetaT -> Tab (Wy or Wx) or List [N * tilesH * tilesW, K + 1] (count, then ROI indices).
 @group(0) @binding(1) var<storage, read> MetaT: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> Tab: array<f32>;
 @group(0) @binding(2) var<storage, read_write> List: array<u32>;
-// backward: G [K, C, PH, PW], Meta, Wy, Wx, ListR -> DX [N, C, H, W].
-@group(0) @binding(1) var<storage, read> G: array<f32>;
+// backward: GC (dY channels-last, [K, PH, PW, C8]), Meta, Wy, Wx, ListR -> DX [N, C, H, W].
+@group(0) @binding(1) var<storage, read> GC: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> Wy: array<f32>;
 @group(0) @binding(4) var<storage, read> Wx: array<f32>;
 @group(0) @binding(5) var<storage, read> ListR: array<u32>;
 @group(0) @binding(6) var<storage, read_write> DX: array<f32>;
 override WG: u32 = 256;
+// Blocks of 8 channels (ceil(C / 8)) and PW, as constants so that the hot kernels divide by constants (llvmpipe
+// spends a quarter of the forward on divisions by uniforms otherwise); both are fixed for a model's layers.
+override BLOCKS: u32 = 1u;
+override POOLED_W: u32 = 1u;
 
 // NaN and infinity tested on the bits: WGSL compilers may assume neither occurs in float arithmetic.
 fn finite(v: f32) -> bool {
@@ -145,37 +152,67 @@ fn roi_meta(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
   MetaOut[k * 3u + 2u] = vec4<f32>(fh.x, fh.y, fw.x, fw.y);
 }
 
-// One invocation per output element (P.n = K * C * PH * PW).
+// One invocation per vec4 of XL (P.n = B * S * C8 / 4; P.C = C, P.W = S): channels 4q .. 4q + 3 of one position.
 @compute @workgroup_size(WG)
-fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+fn channels_last(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = flatIndex(wid, nwg, lid, WG);
   if (i >= P.n) { return; }
-  let pw = i % P.PW;
-  let ph = (i / P.PW) % P.PH;
-  let c = (i / (P.PW * P.PH)) % P.C;
-  let k = i / (P.PW * P.PH * P.C);
+  let quads = (P.C + 7u) / 8u * 2u;
+  let q = i % quads;
+  let s = (i / quads) % P.W;
+  let b = i / (quads * P.W);
+  var v = vec4<f32>(0.0);
+  for (var j = 0u; j < 4u; j++) {
+    let c = q * 4u + j;
+    if (c < P.C) { v[j] = X[(b * P.C + c) * P.W + s]; }
+  }
+  XL[i] = v;
+}
+
+// `forward` and `backward` work on blocks of 8 channels (two vec4s of the channels-last copies): the channels
+// share a bin's sample positions and weights (or a pixel's ROI list and weights), which are worked out once.
+// Neighbouring invocations take neighbouring channel blocks of one bin (or pixel): their control flow is the
+// same and their loads are contiguous (no SIMD lane waits on another's ROIs; a GPU's loads coalesce).
+// One invocation per (ROI, bin, block of 8 channels): grid x covers a ROI's PH * PW * BLOCKS, y and z the ROIs
+// (k = z * 65535 + y).
+@compute @workgroup_size(WG)
+fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = wid.x * WG + lid;
+  let k = wid.z * 65535u + wid.y;
+  let blocks = BLOCKS;
+  let cb = i % blocks;
+  let pw = (i / blocks) % POOLED_W;
+  let ph = i / (blocks * POOLED_W);
+  if (ph >= P.PH || k >= P.K) { return; }
   let m0 = Meta[k * 3u];
   let m1 = Meta[k * 3u + 1u];
   if (m1.z == -2.0) { return; }
-  if (m1.z < 0.0) {
-    Y[i] = 0.0;
-    return;
-  }
-  let base = (u32(m1.z) * P.C + c) * P.H * P.W;
-  let gh = u32(m1.x);
-  let gw = u32(m1.y);
-  var acc = 0.0;
-  for (var iy = 0u; iy < gh; iy++) {
-    let ty = tap(sampleAt(m0.x, m0.z, ph, iy, m1.x), P.H);
-    for (var ix = 0u; ix < gw; ix++) {
-      let tx = tap(sampleAt(m0.y, m0.w, pw, ix, m1.y), P.W);
-      let rowLo = base + ty.lo * P.W;
-      let rowHi = base + ty.hi * P.W;
-      acc += ty.wlo * tx.wlo * X[rowLo + tx.lo] + ty.wlo * tx.whi * X[rowLo + tx.hi]
-        + ty.whi * tx.wlo * X[rowHi + tx.lo] + ty.whi * tx.whi * X[rowHi + tx.hi];
+  var lo = vec4<f32>(0.0);
+  var hi = vec4<f32>(0.0);
+  if (m1.z >= 0.0) {
+    // vec4 index of pixel p's block: (image * H * W + p) * 2 * blocks + 2 * cb.
+    let stride = 2u * blocks;
+    let base = u32(m1.z) * P.H * P.W * stride + 2u * cb;
+    let gh = u32(m1.x);
+    let gw = u32(m1.y);
+    for (var iy = 0u; iy < gh; iy++) {
+      let ty = tap(sampleAt(m0.x, m0.z, ph, iy, m1.x), P.H);
+      for (var ix = 0u; ix < gw; ix++) {
+        let tx = tap(sampleAt(m0.y, m0.w, pw, ix, m1.y), P.W);
+        let o = base + vec4<u32>(ty.lo * P.W + tx.lo, ty.lo * P.W + tx.hi, ty.hi * P.W + tx.lo, ty.hi * P.W + tx.hi) * stride;
+        let w = vec4<f32>(ty.wlo * tx.wlo, ty.wlo * tx.whi, ty.whi * tx.wlo, ty.whi * tx.whi);
+        lo += w.x * XC[o.x] + w.y * XC[o.y] + w.z * XC[o.z] + w.w * XC[o.w];
+        hi += w.x * XC[o.x + 1u] + w.y * XC[o.y + 1u] + w.z * XC[o.z + 1u] + w.w * XC[o.w + 1u];
+      }
     }
   }
-  Y[i] = acc / m1.w;
+  let bins = P.PH * P.PW;
+  let c0 = cb * 8u;
+  let out = (k * P.C + c0) * bins + ph * P.PW + pw;
+  let v = array<vec4<f32>, 2>(lo / m1.w, hi / m1.w);
+  for (var j = 0u; j < 8u; j++) {
+    if (c0 + j < P.C) { Y[out + j * bins] = v[j / 4u][j % 4u]; }
+  }
 }
 
 // One invocation per (ROI, bin, pixel) of one axis (P.axis 0: Wy [K, PH, H]; 1: Wx [K, PW, W]): the summed
@@ -234,33 +271,45 @@ fn tiles(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
   List[base] = count;
 }
 
-// One invocation per input element (P.n = N * C * H * W).
+// One invocation per (image, pixel, block of 8 channels): grid x covers a row's W * BLOCKS, y the rows, z the images.
 @compute @workgroup_size(WG)
-fn backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = flatIndex(wid, nwg, lid, WG);
-  if (i >= P.n) { return; }
-  let w = i % P.W;
-  let h = (i / P.W) % P.H;
-  let c = (i / (P.W * P.H)) % P.C;
-  let b = i / (P.W * P.H * P.C);
+fn backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = wid.x * WG + lid;
+  let h = wid.y;
+  let b = wid.z;
+  let blocks = BLOCKS;
+  let c0 = (i % blocks) * 8u;
+  let w = i / blocks;
+  if (w >= P.W) { return; }
   let base = ((b * P.tilesH + h / P.tile) * P.tilesW + w / P.tile) * (P.K + 1u);
   let count = ListR[base];
   let fh = f32(h);
   let fw = f32(w);
-  var acc = 0.0;
+  let bins = P.PH * P.PW;
+  let stride = 2u * blocks;
+  var lo = vec4<f32>(0.0);
+  var hi = vec4<f32>(0.0);
   for (var j = 1u; j <= count; j++) {
     let k = ListR[base + j];
     let f = Meta[k * 3u + 2u];
     if (fh < f.x || fh > f.y || fw < f.z || fw > f.w) { continue; }
-    let g = (k * P.C + c) * P.PH * P.PW;
     for (var ph = 0u; ph < P.PH; ph++) {
       let wy = Wy[(k * P.PH + ph) * P.H + h];
       if (wy == 0.0) { continue; }
       for (var pw = 0u; pw < P.PW; pw++) {
         let wx = Wx[(k * P.PW + pw) * P.W + w];
-        if (wx != 0.0) { acc += G[g + ph * P.PW + pw] * (wy * wx); }
+        if (wx == 0.0) { continue; }
+        let weight = wy * wx;
+        let g = (k * bins + ph * P.PW + pw) * stride + c0 / 4u;
+        lo += weight * GC[g];
+        hi += weight * GC[g + 1u];
       }
     }
   }
-  DX[i] = acc;
+  let plane = P.H * P.W;
+  let out = (b * P.C + c0) * plane + h * P.W + w;
+  let v = array<vec4<f32>, 2>(lo, hi);
+  for (var j = 0u; j < 8u; j++) {
+    if (c0 + j < P.C) { DX[out + j * plane] = v[j / 4u][j % 4u]; }
+  }
 }

@@ -5,11 +5,12 @@
 //            batched_nms's coordinate trick (offsetMode 1).
 //   mask:    the suppression bitmask. Row p (a sorted position) holds the words w = p / 32 .. (E[p] - 1) / 32, bit c
 //            of word w set when box p suppresses box 32 w + c; E[p] ends p's segment (class), so other classes
-//            never meet. Rows are packed at Off[p]. One workgroup per (64-row block, word) in the Work list.
+//            never meet. Rows are packed at Off[p]. One workgroup per (64-row block, WPW words) in the Work list.
 //   greedy:  the sequential pass in one workgroup, 32 rows at a time: Out = [count, 0, (index, score key) ...].
 // Exactness: +, -, * are correctly rounded in WGSL but a compiler may fuse a product into a following sum, so
 // values that must be rounded on their own pass through opaque() (an OR with a uniform zero no compiler can see
-// through). Division may be 2.5 ulp off, so quotients near the threshold are decided in integers.
+// through). The quotient itself is never formed (WGSL's division may be 2.5 ulp off): far from the threshold a
+// product with the threshold decides, and near it an exact integer comparison.
 struct Params {
   n: u32, W: u32, mode: u32, offsetMode: u32,
   T: f32, lo: f32, hi: f32, zero: u32,
@@ -37,6 +38,8 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> Out: array<u32>;
 
 override RW: u32 = 32u;
+// Mask words per invocation (each workgroup covers 64 rows and WPW words of 32 boxes).
+override WPW: u32 = 8u;
 
 fn opaque(x: f32) -> f32 {
   return bitcast<f32>(bitcast<u32>(x) | P.zero);
@@ -102,11 +105,11 @@ fn above(inter: f32, uni: f32) -> bool {
   if (P.mode == 1u) { return false; }
   if (P.mode == 2u) { return !noInter; }
   if (P.mode == 3u) { return !(noInter && (ub & 0x7fffffffu) == 0u); }
-  // A positive intersection implies union >= intersection > 0.
+  // A positive intersection implies union >= intersection > 0. Far from the threshold a product decides (cheaper
+  // than a division; fl(hi * uni) is within half an ulp, well inside the band).
   if (noInter) { return false; }
-  let q = inter / uni;
-  if (q > P.hi) { return true; }
-  if (q < P.lo) { return false; }
+  if (inter > P.hi * uni) { return true; }
+  if (inter < P.lo * uni) { return false; }
   return exactAbove(ib, ub);
 }
 
@@ -117,35 +120,30 @@ fn suppresses(a: vec4<f32>, areaA: f32, b: vec4<f32>, areaB: f32) -> bool {
   return above(inter, opaque(areaA + areaB) - inter);
 }
 
-var<workgroup> colBox: array<vec4<f32>, 32>;
-var<workgroup> colArea: array<f32, 32>;
-
+// No workgroup memory: the 32 boxes of a word are the same for every invocation of the workgroup (cached
+// broadcast reads), and a barrier-free kernel runs much faster on lavapipe, which splits kernels at barriers.
 @compute @workgroup_size(64)
 fn mask(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let item = wid.y * nwg.x + wid.x;
   if (item >= P.works) { return; }
   let work = Work[item];
-  let r0 = (work >> 16u) * 64u;
-  let w = work & 0xffffu;
-  let j0 = w * 32u;
-  if (lid < 32u && j0 + lid < P.n) {
-    colBox[lid] = Box[j0 + lid];
-    colArea[lid] = Area[j0 + lid];
-  }
-  workgroupBarrier();
-  let p = r0 + lid;
+  let p = (work >> 16u) * 64u + lid;
   if (p >= P.n) { return; }
   let first = p >> 5u;
   let end = E[p];
-  if (w < first || w > (end - 1u) >> 5u) { return; }
   let a = Box[p];
   let areaA = Area[p];
-  var bits = 0u;
-  let count = min(32u, end - j0);
-  for (var c = 0u; c < count; c++) {
-    if (suppresses(a, areaA, colBox[c], colArea[c])) { bits |= 1u << c; }
+  let w0 = max((work & 0xffffu) * WPW, first);
+  let w1 = min((work & 0xffffu) * WPW + WPW, ((end - 1u) >> 5u) + 1u);
+  for (var w = w0; w < w1; w++) {
+    let j0 = w * 32u;
+    var bits = 0u;
+    let count = min(32u, end - j0);
+    for (var c = 0u; c < count; c++) {
+      if (suppresses(a, areaA, Box[j0 + c], Area[j0 + c])) { bits |= 1u << c; }
+    }
+    M[Off[p] + (w - first)] = bits;
   }
-  M[Off[p] + (w - first)] = bits;
 }
 
 var<workgroup> removed: array<u32, RW>;

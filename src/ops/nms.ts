@@ -85,6 +85,8 @@ export function batchedNmsReference(boxes: Float32Array, scores: ArrayLike<numbe
 // ---- GPU ----
 
 const NK = { gather: kernel('nms', 'gather'), mask: kernel('nms', 'mask'), greedy: kernel('nms', 'greedy') };
+/** Mask words each invocation computes (kernels/nms.wgsl WPW): fewer, longer workgroups. */
+const WORDS_PER_INVOCATION = 8;
 
 /** Where the greedy pass over the bitmask runs: one GPU workgroup, the host after reading the mask back, or auto. */
 export type GreedyMode = 'auto' | 'gpu' | 'host';
@@ -123,7 +125,7 @@ interface Layout {
   /** Each row's first word in the packed mask. */
   offset: Uint32Array;
   total: number;
-  /** (row block << 16 | word) for each mask workgroup. */
+  /** (row block << 16 | word group) for each mask workgroup. */
   work: Uint32Array;
 }
 
@@ -144,7 +146,7 @@ function layout(n: number, segmentSizes: readonly number[]): Layout {
   const work: number[] = [];
   for (let rb = 0; rb * 64 < n; rb++) {
     const lastWord = (end[Math.min(rb * 64 + 64, n) - 1]! - 1) >> 5;
-    for (let w = (rb * 64) >> 5; w <= lastWord; w++) work.push(((rb << 16) | w) >>> 0);
+    for (let g = Math.floor(((rb * 64) >> 5) / WORDS_PER_INVOCATION); g <= Math.floor(lastWord / WORDS_PER_INVOCATION); g++) work.push(((rb << 16) | g) >>> 0);
   }
   return { W, end, offset, total, work: Uint32Array.from(work) };
 }
@@ -216,7 +218,7 @@ async function suppress(boxes: Tensor, scores: Tensor, threshold: number, classe
     const sa = storage(4 * n);
     e.dispatch(NK.gather, groups(Math.ceil(n / 256)), [sorted.buffer, boxes.buffer, cls ?? boxes.buffer, shiftBy?.buffer ?? boxes.buffer, sb, sa], nmsParams(n, lay.W, shift ? 1 : 0, test));
     const mask = storage(4 * lay.total);
-    e.dispatch(NK.mask, groups(lay.work.length), [sb, sa, end, offset, work, mask], nmsParams(n, lay.W, 0, test, lay.work.length));
+    e.dispatch(NK.mask, groups(lay.work.length), [sb, sa, end, offset, work, mask], nmsParams(n, lay.W, 0, test, lay.work.length), { WPW: WORDS_PER_INVOCATION });
     if (mode === 'gpu') {
       const out = storage(4 * (2 + 2 * n));
       e.dispatch(NK.greedy, [1], [sorted.buffer, end, offset, mask, out], nmsParams(n, lay.W, 0, test), { RW: nextPow2(lay.W) });

@@ -106,7 +106,7 @@ function thresholdTest(t: number, exactEverywhere = false): { mode: number; T: n
   if (t < 2 ** -126) return { mode: 2, T: 0, lo: 0, hi: 0 };
   let T = f(t);
   if (T > t) T = nextDown(T);
-  // The band covers WGSL's 2.5-ulp division with room to spare (2^-19 T is at least 16 ulp of T).
+  // The band (2^-19 T, at least 16 ulp of T) covers the rounding of the product inter vs band * union many times over.
   if (exactEverywhere) return { mode: 0, T, lo: 0, hi: 3.4e38 };
   return { mode: 0, T, lo: f(T * (1 - 2 ** -19)), hi: f(T * (1 + 2 ** -19)) };
 }
@@ -192,6 +192,11 @@ async function suppress(boxes: Tensor, scores: Tensor, threshold: number, classe
   const test = thresholdTest(threshold, options.exactTest);
   const sizes = perClass && classes ? classSizes(classes) : [n];
   const lay = layout(n, sizes);
+  const limit = Math.min(e.limits.maxStorageBufferBindingSize, e.limits.maxBufferSize);
+  if (16 * n + 4 * lay.total > limit) {
+    const mib = (b: number) => `${Math.ceil(b / 2 ** 20)} MiB`;
+    throw new Error(`nms: ${n} boxes need a ${mib(4 * lay.total)} suppression mask, over this device's ${mib(limit)} buffer limit (fewer boxes per call, or per class with batchedNms)`);
+  }
   const mode = pickGreedy(options.greedy ?? 'auto', lay.W);
   const owned: GPUBuffer[] = [];
   const storage = (bytes: number) => {

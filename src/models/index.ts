@@ -13,3 +13,4 @@ export { WeightedCriterion, weightedMean, criterionTypes, type CriterionType } f
 export type { BackboneNet, Neck, PoseHead, HeadOutputs, Target, TargetGenerator, Predictor, Criterion, LossAggregator, KeypointBatch } from './parts.ts';
 export * from './registries.ts';
 export { Registry, UnknownTypeError, type TypedBlock, type RegisterOptions, type RegistryEntry } from './registry.ts';
+export type { Detector, DetectorOutput, DetectionTarget, Detections } from './detectors/detector.ts';

@@ -15,6 +15,7 @@ import { add as addLoss } from '../ops/elementwise.ts';
 import { reshape, slice } from '../ops/shape.ts';
 import { scope } from '../tensor/scope.ts';
 import type { Tensor } from '../tensor/tensor.ts';
+import { readSnapshot, SnapshotError } from './checkpoint.ts';
 import { computeBboxMetrics, type BboxImage } from './metrics/bbox.ts';
 import { TrainingLoop, type BatchSource, type Evaluation, type LoopConfig, type TrainingLoopOptions } from './training-loop.ts';
 
@@ -34,6 +35,27 @@ export interface DetectorTrainingOptions extends TrainingLoopOptions {
 export function detectorBlock(config: PoseConfig): DetectorBlock {
   if (!config.detector) throw new Error(`this config has no detector block: net_type ${config.net_type} is ${config.method === 'td' ? 'top-down but' : ''} not a top-down model with a detector`);
   return config.detector;
+}
+
+/**
+ * Fails before any work when the config's detector type is not built (DeepLabCut's types not written yet, or a
+ * plugin's type whose plugin is not loaded), saying what can be done instead.
+ */
+export function requireDetectorType(config: PoseConfig): void {
+  const type = detectorBlock(config).model.type;
+  if (DETECTORS.has(type)) return;
+  const registered = DETECTORS.names();
+  throw new DetectorUnavailableError(
+    `detector.model.type: no '${type}' detector is available in dlc-gpu yet (registered detectors: ${registered.join(', ') || 'none'}). ` +
+      'Train the pose model alone with --detector-epochs 0 (evaluate then crops around the ground-truth boxes), or load a plugin that registers this type',
+  );
+}
+
+export class DetectorUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DetectorUnavailableError';
+  }
 }
 
 function seededDetector(config: PoseConfig): Detector {
@@ -163,4 +185,19 @@ export class DetectorTrainingRunner extends TrainingLoop<Detector, Batch, Detect
     const m = computeBboxMetrics(images);
     return { metrics: Object.fromEntries(Object.entries(m).map(([k, v]) => [`metrics/test.${k}`, v])), losses: {}, notes: [] };
   }
+}
+
+/** The config's detector with a snapshot's weights, in eval mode. */
+export function loadDetector(config: PoseConfig, snapshotPath: string): Detector {
+  requireDetectorType(config);
+  const snap = readSnapshot(snapshotPath);
+  const detector = DETECTORS.build(detectorBlock(config).model, { where: 'detector.model', seed: 0 }, 'detector.model');
+  try {
+    detector.loadStateDict(snap.model, true);
+  } catch (e) {
+    detector.dispose();
+    throw new SnapshotError(`${snapshotPath}: ${(e as Error).message}`);
+  }
+  detector.eval();
+  return detector;
 }

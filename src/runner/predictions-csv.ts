@@ -5,7 +5,8 @@
 
 /** DeepLabCut's network name in scorer names: resnet_50 -> Resnet50, hrnet_w32 -> HrnetW32. */
 export function dlcNetName(netType: string): string {
-  return netType.split('_').map((p) => (p ? p[0]!.toUpperCase() + p.slice(1) : p)).join('');
+  // DeepLabCut keeps net_type without top_down_ (the method key says td), so its scorer says Resnet50.
+  return netType.replace(/^top_down_/, '').split('_').map((p) => (p ? p[0]!.toUpperCase() + p.slice(1) : p)).join('');
 }
 
 /** The snapshot's uid in scorer names: `snapshot-best-015.pt` -> `best-015`. */

@@ -4,9 +4,13 @@
 import { basename, dirname } from 'node:path';
 import { dlcNetName, snapshotUid } from './predictions-csv.ts';
 
-/** The scorer for `snapshotPath`, a .pt inside <model folder>/train/. */
-export function dlcScorer(netType: string, snapshotPath: string, snapshotPrefix = 'snapshot'): string {
+/**
+ * The scorer for `snapshotPath`, a .pt inside <model folder>/train/; a top-down model's names its detector
+ * snapshot too: ..._detector_<uid>_snapshot_<uid>.
+ */
+export function dlcScorer(netType: string, snapshotPath: string, snapshotPrefix = 'snapshot', detectorSnapshot?: string): string {
   const modelFolder = basename(dirname(dirname(snapshotPath)));
   const m = /^(.*)-trainset\d+shuffle(\d+)$/.exec(modelFolder);
-  return `DLC_${dlcNetName(netType)}_${m ? `${m[1]}shuffle${m[2]}_` : ''}snapshot_${snapshotUid(snapshotPath, snapshotPrefix)}`;
+  const detector = detectorSnapshot ? `detector_${snapshotUid(detectorSnapshot, 'snapshot-detector')}_` : '';
+  return `DLC_${dlcNetName(netType)}_${m ? `${m[1]}shuffle${m[2]}_` : ''}${detector}snapshot_${snapshotUid(snapshotPath, snapshotPrefix)}`;
 }

@@ -4,13 +4,13 @@
 // (data.inference.top_down_crop), the pose model on the crops in batches of `batchSize` (crops of successive
 // frames flattened into one list), each crop's keypoints mapped back to the frame, and the outputs padded to
 // max_individuals with -1 (poses, boxes and box scores). The pose score is not multiplied by the box score.
-import { AugmentationPipeline, type PoseSample } from '../data/index.ts';
+import { AugmentationPipeline, type PoseDataset, type PoseSample } from '../data/index.ts';
 import type { RgbImage } from '../io/image.ts';
 import type { Detector } from '../models/detectors/detector.ts';
 import type { PoseModel } from '../models/pose-model.ts';
 import { scope } from '../tensor/scope.ts';
 import { boxesToOriginal, detectorImages } from './detector-train.ts';
-import { batchPoses, predictBatch, unlabeledSample, type Pose } from './inference.ts';
+import { batchPoses, predictBatch, unlabeledSample, type ImagePrediction, type Pose } from './inference.ts';
 
 export interface Frame {
   /** The image file (or `<video>@<frame>`), for messages. */
@@ -114,4 +114,31 @@ export async function predictTopDown(detector: Detector, model: PoseModel, frame
   const boxes = await detectBoxes(detector, o.detectorPipeline, frames, o.maxIndividuals);
   const poses = await posesInBoxes(model, o.posePipeline, frames, boxes, o.batchSize, o.bodyparts, o.uniqueBodyparts);
   return frames.map((_, f) => padOutputs(poses[f]!, boxes[f]!, o.maxIndividuals, o.bodyparts));
+}
+
+/**
+ * Top-down predictions over a dataset opened one item per image (bottom-up mode): per image, the annotated
+ * individuals' ground truth (x, y, visibility; NaN where not visible) and the poses predicted in the detector's
+ * boxes (padding rows dropped), in original pixels. `limit`: at most that many images.
+ */
+export async function predictDatasetTopDown(detector: Detector, model: PoseModel, dataset: PoseDataset, o: TopDownOptions, limit?: number): Promise<ImagePrediction[]> {
+  if (dataset.mode !== 'bottom-up') throw new Error('top-down prediction with a detector takes a dataset of whole images (bottom-up mode)');
+  const out: ImagePrediction[] = [];
+  const n = Math.min(dataset.length, limit ?? Infinity);
+  for (let i = 0; i < n; i++) {
+    const s = dataset.sample(i);
+    const frame = { path: s.path, image: dataset.loadImage(i) };
+    const [p] = await predictTopDown(detector, model, [frame], o);
+    const gt: Pose[] = [];
+    for (let a = 0; a < s.individuals; a++) {
+      if (s.individualIds[a]! < 0) continue;
+      gt.push(Array.from({ length: s.bodyparts }, (_, k) => {
+        const j = (a * s.bodyparts + k) * 3;
+        const v = s.keypoints[j + 2]!;
+        return v > 0 ? [s.keypoints[j]!, s.keypoints[j + 1]!, v] : [NaN, NaN, v];
+      }));
+    }
+    out.push({ image: s.relPath, imageId: s.imageId, gt, pred: p!.poses.filter((_, a) => p!.boxScores[a] !== -1) });
+  }
+  return out;
 }

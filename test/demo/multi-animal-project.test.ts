@@ -83,7 +83,7 @@ describe('multi-animal demo project', () => {
     const made = cli('create-dataset', config, '--net-type', 'top_down_resnet_18');
     expect(made.code, made.stderr).toBe(0);
     const small = ['data.train.top_down_crop.width=64', 'data.train.top_down_crop.height=64', 'data.inference.top_down_crop.width=64', 'data.inference.top_down_crop.height=64'];
-    const trained = cli('train', config, '--epochs', '1', '--steps-per-epoch', '2', '--batch-size', '2', '--eval-images', '2', ...small.flatMap((s) => ['--set', s]));
+    const trained = cli('train', config, '--detector-epochs', '0', '--epochs', '1', '--steps-per-epoch', '2', '--batch-size', '2', '--eval-images', '2', ...small.flatMap((s) => ['--set', s]));
     expect(trained.code, trained.stderr + trained.stdout).toBe(0);
     // One training item per labeled animal, not per frame.
     const annotations = Array.from({ length: OPTIONS.frames }, (_, i) => demoFrameContents(i, 3).labeled.filter(Boolean).length).reduce((a, b) => a + b);

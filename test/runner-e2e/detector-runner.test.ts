@@ -1,5 +1,5 @@
-// DetectorTrainingRunner on the shared loop, with a tiny test detector (one learnable box per image) registered in
-// DETECTORS as a plugin's would be, on the multi-animal demo project: snapshot-detector names and the best
+// DetectorTrainingRunner on the shared loop, with a tiny test detector (one learnable box per image,
+// test/extend/plugins/one-box-detector.ts) registered in DETECTORS as a plugin registers it, on the multi-animal demo project: snapshot-detector names and the best
 // snapshot by test.mAP@50:95, learning_stats_detector.csv, and a resumed run whose losses equal an uninterrupted one.
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +9,7 @@ import * as dg from '../../src/index.ts';
 import type { PoseConfig } from '../../src/config/index.ts';
 import { openProjectData } from '../../src/data/index.ts';
 import { writeDemoProject } from '../../src/demo/project.ts';
-import type { Detector, DetectionTarget, DetectorOutput } from '../../src/models/detectors/detector.ts';
+import registerOneBox from '../extend/plugins/one-box-detector.ts';
 import { readSnapshot } from '../../src/runner/checkpoint.ts';
 import { DetectorTrainingRunner } from '../../src/runner/detector-train.ts';
 import { useGpu } from '../helpers/gpu.ts';
@@ -20,35 +20,11 @@ const temps: string[] = [];
 afterAll(() => temps.forEach((d) => rmSync(d, { recursive: true, force: true })));
 const quiet = { info: () => {}, progress: () => {}, endProgress: () => {} };
 
-/** One box per image, sigmoid(p) of the image size, trained by L1 to the image's first target box. */
-class OneBoxDetector extends dg.nn.Module implements Detector {
-  constructor(seed: number) {
-    super();
-    this.registerParameter('box', dg.mulScalar(dg.randn([4], { seed }), 0.1));
-  }
-  private predicted(image: dg.Tensor): dg.Tensor {
-    const [, H, W] = image.shape as [number, number, number];
-    const r = dg.sigmoid(this.param('box'));
-    // x1, y1 in the left/top half, x2, y2 in the right/bottom half.
-    return dg.add(dg.mul(r, dg.tensor([W / 2, H / 2, W / 2, H / 2], [4])), dg.tensor([0, 0, W / 2, H / 2], [4]));
-  }
-  async detect(images: readonly dg.Tensor[], targets?: readonly DetectionTarget[]): Promise<DetectorOutput> {
-    if (this.training) {
-      const terms = images.flatMap((img, i) => (targets![i]!.boxes.shape[0] ? [dg.mean(dg.abs(dg.sub(this.predicted(img), dg.reshape(dg.slice(targets![i]!.boxes, [[0, 1]]), [4]))))] : []));
-      const loss = terms.slice(1).reduce((a, b) => dg.add(a, b), terms[0] ?? dg.zeros([]));
-      return { losses: { loss_box: dg.mulScalar(loss, 1 / Math.max(1, terms.length)) }, detections: [] };
-    }
-    const detections = [];
-    for (const img of images) detections.push({ boxes: await this.predicted(img).toArray(), scores: Float32Array.of(0.9), labels: Int32Array.of(1) });
-    return { losses: {}, detections };
-  }
-}
-
 describe('DetectorTrainingRunner', () => {
   let dir: string;
   let config: PoseConfig;
   beforeAll(() => {
-    dg.registries.DETECTORS.register('OneBoxDetector', (_, { seed }) => new OneBoxDetector(seed), { source: 'test/runner-e2e/detector-runner.test.ts' });
+    registerOneBox(dg);
     dir = mkdtempSync(join(tmpdir(), 'dlc-gpu-detector-'));
     temps.push(dir);
     const project = writeDemoProject(join(dir, 'project'), { frames: 10, width: 96, height: 80, seed: 2, trainFraction: 0.8, animals: 2 });

@@ -5,7 +5,7 @@
 // ../CombinedEvaluation-results.csv.
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { openProjectData } from '../../data/index.ts';
+import { openProjectData, type PoseDataset } from '../../data/index.ts';
 import { AugmentationPipeline } from '../../data/index.ts';
 import { init } from '../../index.ts';
 import { readImage, writePng } from '../../io/image.ts';
@@ -32,16 +32,41 @@ const usage = `Usage: dlc-gpu evaluate <project>/config.yaml [options]
   --device D           auto | cpu | cuda | mps | gpu
   --plugin PATH        load a plugin module (repeatable; also the config's plugins: list)
   --max-images N       evaluate at most N images per split (quick checks)
+  --detector-snapshot S  top-down models: best | last | PATH to a snapshot-detector-*.pt (default: the best detector
+                       snapshot if there is one, else the last, as DeepLabCut's detector_snapshotindex -1)
+  --gt-boxes           top-down models: crop around the ground-truth boxes instead of the detector's (this separates
+                       pose errors from detection errors; also what happens when no detector is trained)
   --plot               also write each image with ground truth (+) and predictions (dots; rings below pcutoff)
                        to LabeledImages_<scorer>/ beside the results
 Writes evaluation-results-pytorch/iteration-<i>/<Task><date>-trainset<pct>shuffle<n>/<scorer>-results.csv,
 <scorer>.csv (predictions for every labelled image) and updates CombinedEvaluation-results.csv beside it.
 "rmse" is DeepLabCut's: the mean Euclidean distance in pixels.`;
 
-const VALUE_FLAGS = ['--shuffle', '--snapshot', '--pcutoff', '--device', '--max-images', '--plugin'];
+const VALUE_FLAGS = ['--shuffle', '--snapshot', '--pcutoff', '--device', '--max-images', '--plugin', '--detector-snapshot'];
 
 const INDEX_COLUMNS = ['%Training dataset', 'Shuffle number', 'Training epochs', 'pcutoff'];
 const SCORE_COLUMNS = ['train rmse', 'train rmse_pcutoff', 'train mAP', 'train mAR', 'test rmse', 'test rmse_pcutoff', 'test mAP', 'test mAR'];
+
+/**
+ * A top-down model's detector snapshot: --detector-snapshot (best, last, a path), else the best detector snapshot
+ * in the train folder, else its last; null when the folder has none and none was named.
+ */
+export function chooseDetectorSnapshot(trainDir: string, which: string | undefined): string | null {
+  if (which && which !== 'best' && which !== 'last') {
+    const p = resolve(which);
+    if (!existsSync(p)) throw new CliError(`${p}: detector snapshot does not exist`, 1);
+    return p;
+  }
+  const all = listSnapshots(trainDir, 'snapshot-detector');
+  if (!all.length) {
+    if (which) throw new CliError(`${trainDir}: no snapshot-detector-*.pt files: train the detector first ('dlc-gpu train')`, 1);
+    return null;
+  }
+  if (which === 'last') return [...all].sort((a, b) => a.epoch - b.epoch || Number(a.best) - Number(b.best)).pop()!.path;
+  const best = all.filter((f) => f.best);
+  if (which === 'best' && !best.length) throw new CliError(`${trainDir}: there is no snapshot-detector-best-*.pt`, 1);
+  return (best.length ? best : all)[(best.length ? best : all).length - 1]!.path;
+}
 
 /** The snapshot named by --snapshot (best, last, a path) or DeepLabCut's snapshotindex -1. */
 export function chooseSnapshot(trainDir: string, which: string | undefined): string {
@@ -83,7 +108,7 @@ export const evaluateCommand: Command = {
   summary: 'Evaluate a trained snapshot on the train and test images (RMSE, mAP) as DeepLabCut does',
   usage,
   async run(args) {
-    const { positional, flags, plugins } = parseArgs(args, VALUE_FLAGS, usage, ['--plot']);
+    const { positional, flags, plugins } = parseArgs(args, VALUE_FLAGS, usage, ['--plot', '--gt-boxes']);
     if (positional.length !== 1) throw new CliError(`expected one config file\n\n${usage}`, 2);
     const shuffle = intFlag(flags, '--shuffle', 0);
     const maxImages = intFlag(flags, '--max-images', 1);
@@ -112,6 +137,33 @@ export const evaluateCommand: Command = {
       });
       const { loadPoseModel, predictDataset } = await import('../../runner/inference.ts');
       const { model, metadata } = loadPoseModel(cfg, snapshot);
+      // A top-down model: the detector's boxes when it is trained (or named), else the ground-truth boxes.
+      const detectorSnapshot = cfg.method === 'td' && cfg.detector && !flags.has('--gt-boxes') ? chooseDetectorSnapshot(trainDir, flags.get('--detector-snapshot')) : null;
+      let topDown: ((dataset: PoseDataset, split: 'train' | 'test') => Promise<ImagePrediction[]>) | null = null;
+      let detector: { dispose(): void } | null = null;
+      if (detectorSnapshot) {
+        const { loadDetector } = await import('../../runner/detector-train.ts');
+        const { predictDatasetTopDown } = await import('../../runner/top-down.ts');
+        const d = loadDetector(cfg, detectorSnapshot);
+        detector = d;
+        const images = openProjectData(file, { config: cfg, mode: 'bottom-up' });
+        const options = {
+          maxIndividuals: cfg.metadata.individuals.length,
+          batchSize: 1,
+          bodyparts: cfg.metadata.bodyparts.length,
+          uniqueBodyparts: cfg.metadata.unique_bodyparts.length,
+          detectorPipeline: new AugmentationPipeline(cfg.detector!.data.inference ?? { normalize_images: true }),
+          posePipeline: new AugmentationPipeline(cfg.data.inference),
+        };
+        topDown = (_, split) => predictDatasetTopDown(d, model, split === 'train' ? images.train : images.test, options, maxImages);
+        process.stdout.write(`Top-down model: detections from ${detectorSnapshot}\n`);
+      } else if (cfg.method === 'td') {
+        process.stdout.write(
+          flags.has('--gt-boxes')
+            ? 'Top-down model: --gt-boxes, so poses are predicted in crops around the ground-truth boxes\n'
+            : `Top-down model: no detector snapshot in ${trainDir}, so poses are predicted in crops around the ground-truth boxes (train the detector for detections)\n`,
+        );
+      }
       const pcutoff = pcArg ?? data.project.pcutoff;
       const pipeline = new AugmentationPipeline(cfg.data.inference);
       const singleAnimal = cfg.metadata.individuals.length === 1 && !cfg.inference.eval.force_multi_animal;
@@ -120,7 +172,11 @@ export const evaluateCommand: Command = {
       const splitOf = new Map<ImagePrediction, string>();
       for (const [split, dataset] of [['train', data.train], ['test', data.test]] as const) {
         process.stdout.write(`Predicting ${Math.min(dataset.length, maxImages ?? Infinity)} ${split} images with ${snapshot}\n`);
-        const r = dataset.length ? await predictDataset(model, dataset, pipeline, { batchSize: 1, limit: maxImages }) : { images: [], losses: {} };
+        const r = !dataset.length
+          ? { images: [], losses: {} }
+          : topDown
+            ? { images: await topDown(dataset, split), losses: {} }
+            : await predictDataset(model, dataset, pipeline, { batchSize: 1, limit: maxImages });
         predictions.push(...r.images);
         for (const i of r.images) splitOf.set(i, split === 'train' ? 'Training' : 'Test');
         const m = r.images.length
@@ -130,11 +186,13 @@ export const evaluateCommand: Command = {
         for (const [k, why] of Object.entries(m.reasons)) process.stdout.write(`  ${split} ${k}: ${why}\n`);
       }
       model.dispose();
+      detector?.dispose();
 
       const { project, layout } = data;
       const shuffleNumber = Number(/shuffle(\d+)$/.exec(layout.name)?.[1] ?? shuffle ?? 1);
       const pct = Number(/trainset(\d+)shuffle/.exec(layout.name)?.[1] ?? 0);
-      const scorer = `DLC_${dlcNetName(cfg.net_type ?? 'resnet_50')}_${project.task}${project.date}shuffle${shuffleNumber}_snapshot_${snapshotUid(snapshot, cfg.runner.snapshot_prefix ?? 'snapshot')}`;
+      const detectorPart = detectorSnapshot ? `detector_${snapshotUid(detectorSnapshot, 'snapshot-detector')}_` : '';
+      const scorer = `DLC_${dlcNetName(cfg.net_type ?? 'resnet_50')}_${project.task}${project.date}shuffle${shuffleNumber}_${detectorPart}snapshot_${snapshotUid(snapshot, cfg.runner.snapshot_prefix ?? 'snapshot')}`;
       const header = [...INDEX_COLUMNS, ...SCORE_COLUMNS];
       const row = [String(pct), String(shuffleNumber), String(metadata.epoch), String(pcutoff), ...SCORE_COLUMNS.map((c) => csvNum(scores[c]!))];
       writeFileAtomic(join(outDir, `${scorer}-results.csv`), `${header.join(',')}\n${row.join(',')}\n`);

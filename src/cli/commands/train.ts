@@ -10,6 +10,7 @@ import { openProjectData } from '../../data/index.ts';
 import { init } from '../../index.ts';
 import { ImageError } from '../../io/image.ts';
 import { PretrainedError } from '../../models/backbones/pretrained.ts';
+import { UnknownTypeError } from '../../models/registry.ts';
 import { StateDictError } from '../../nn/module.ts';
 import { LabelsError, readProject, shuffleLayout, writeFileAtomic } from '../../project/index.ts';
 import { acquireRunLock, LockedError, type RunLock } from '../../project/run-lock.ts';
@@ -27,7 +28,8 @@ import { snapshotMismatch } from '../snapshot-mismatch.ts';
 const usage = `Usage: dlc-gpu train <project>/config.yaml [options]
        dlc-gpu train <model folder>/train/pytorch_config.yaml [options]
   --shuffle N            shuffle number, with a project config.yaml (default 1)
-  --epochs E             epochs to train (train_settings.epochs); when resuming, epochs *after* the snapshot's
+  --epochs E             epochs to train (train_settings.epochs); when resuming, epochs *after* the snapshot's;
+                         0 skips the pose model (a top-down shuffle then trains its detector only)
   --batch-size B         train_settings.batch_size
   --device D             auto | cpu | cuda | mps | gpu (the config's device key)
   --snapshot PATH        resume from this snapshot (.pt) or train/ folder (its latest snapshot);
@@ -37,6 +39,11 @@ const usage = `Usage: dlc-gpu train <project>/config.yaml [options]
                          apply to this run only (recorded in train.txt and in each snapshot's metadata)
   --steps-per-epoch N    stop each epoch after N steps (quick runs, tests)
   --eval-images N        evaluate on at most N test images (quick runs, tests)
+  --detector-epochs E    top-down shuffles: detector epochs (detector.train_settings.epochs); 0 skips the detector
+  --detector-batch-size B  detector.train_settings.batch_size
+  --detector-snapshot PATH resume the detector from this snapshot-detector-*.pt (or train/ folder); default the
+                         detector block's resume_training_from
+A top-down shuffle (net type top_down_*) trains its detector first, then the pose model, as DeepLabCut does.
   --plugin PATH          load a plugin module that registers types (repeatable; also the config's plugins: list,
                          relative to pytorch_config.yaml); snapshots record the plugins their model needs
 Writes snapshot-NNN.pt / snapshot-best-NNN.pt, learning_stats.csv and train.txt in the model's train/ folder.
@@ -44,7 +51,7 @@ One run per shuffle: a second train on a shuffle in use refuses, naming the runn
 Ctrl-C (SIGINT) or SIGTERM finishes the current step, writes a snapshot and exits with 130.
 Exit codes: 0 done, 1 failure (bad config, data or a non-finite loss), 2 bad usage, 130 interrupted.`;
 
-const VALUE_FLAGS = ['--shuffle', '--epochs', '--batch-size', '--device', '--snapshot', '--set', '--steps-per-epoch', '--eval-images', '--plugin'];
+const VALUE_FLAGS = ['--shuffle', '--epochs', '--batch-size', '--device', '--snapshot', '--set', '--steps-per-epoch', '--eval-images', '--plugin', '--detector-epochs', '--detector-batch-size', '--detector-snapshot'];
 
 export interface ParsedArgs {
   positional: string[];
@@ -117,7 +124,7 @@ export function poseConfigPath(input: string, shuffle: number | undefined): stri
 /** Library errors about the user's files as CLI errors (exit 1, no stack); anything else as it is. */
 export function asUserError(err: unknown): unknown {
   if (err instanceof CliError) return err;
-  if (err instanceof ConfigError || err instanceof LabelsError || err instanceof ImageError || err instanceof SnapshotError || err instanceof StateDictError || err instanceof PretrainedError || err instanceof PluginError) {
+  if (err instanceof ConfigError || err instanceof LabelsError || err instanceof ImageError || err instanceof SnapshotError || err instanceof StateDictError || err instanceof PretrainedError || err instanceof PluginError || err instanceof UnknownTypeError || (err instanceof Error && err.name === 'DetectorUnavailableError')) {
     return new CliError(err.message, 1);
   }
   return err;
@@ -154,12 +161,17 @@ export const trainCommand: Command = {
     const { positional, flags, sets, plugins: pluginFlags } = parseArgs(args, VALUE_FLAGS, usage, ['--save-overrides']);
     if (positional.length !== 1) throw new CliError(`expected one config file (project config.yaml or pytorch_config.yaml)\n\n${usage}`, 2);
     const shuffle = intFlag(flags, '--shuffle', 0);
-    const epochs = intFlag(flags, '--epochs', 1);
+    const epochs = intFlag(flags, '--epochs', 0);
+    const detectorEpochs = intFlag(flags, '--detector-epochs', 0);
+    const detectorBatchSize = intFlag(flags, '--detector-batch-size', 1);
     const batchSize = intFlag(flags, '--batch-size', 1);
     const stepsPerEpoch = intFlag(flags, '--steps-per-epoch', 1);
     const evalImages = intFlag(flags, '--eval-images', 1);
     const overrides: Override[] = [];
-    if (epochs !== undefined) overrides.push(override('train_settings.epochs', String(epochs)));
+    // 0 epochs skips a part (DeepLabCut's train_network); it is not a value the config can hold.
+    if (epochs) overrides.push(override('train_settings.epochs', String(epochs)));
+    if (detectorEpochs) overrides.push(override('detector.train_settings.epochs', String(detectorEpochs)));
+    if (detectorBatchSize !== undefined) overrides.push(override('detector.train_settings.batch_size', String(detectorBatchSize)));
     if (batchSize !== undefined) overrides.push(override('train_settings.batch_size', String(batchSize)));
     if (flags.has('--device')) overrides.push(override('device', flags.get('--device')!));
     for (const s of sets) overrides.push(parseSet(s));
@@ -181,6 +193,7 @@ export const trainCommand: Command = {
     }
     const log = new ConsoleLog(join(trainDir, 'train.txt'));
     let runner: PoseTrainingRunner | undefined;
+    let detectorRunner: { snapshotsWritten: readonly string[] } | undefined;
     const config: Parameters<typeof gpuAdvice>[1] = overridden.config;
     try {
       if (lock.cleared) log.info(`Cleared a stale lock left by process ${lock.cleared.pid} (started ${lock.cleared.started}; it is no longer running)`);
@@ -199,6 +212,42 @@ export const trainCommand: Command = {
       await init({ device: data.config.device ?? 'auto' }).catch((e: Error) => {
         throw new CliError(e.message, 1);
       });
+      const cfg = data.config;
+      if (cfg.method === 'td' && cfg.detector && detectorEpochs !== 0) {
+        const { DetectorTrainingRunner, requireDetectorType } = await import('../../runner/detector-train.ts');
+        requireDetectorType(cfg);
+        // The detector sees whole images: one item per image with every animal's box.
+        const images = openProjectData(file, { config: cfg, mode: 'bottom-up' });
+        const detectorSnapshot = flags.get('--detector-snapshot');
+        log.info(`Top-down model: training the detector (${cfg.detector.model.type}) first, then the pose model`);
+        const detector = new DetectorTrainingRunner({
+          config: cfg,
+          trainDir,
+          train: images.train,
+          test: images.test,
+          snapshot: detectorSnapshot === undefined ? undefined : resolve(detectorSnapshot),
+          maxStepsPerEpoch: stepsPerEpoch,
+          maxEvalImages: evalImages,
+          overrides: texts,
+          plugins,
+          log,
+        });
+        detectorRunner = detector;
+        try {
+          const result = await detector.fit();
+          if (result.status === 'interrupted') return 130;
+          if (result.status === 'diverged') {
+            process.stderr.write(`dlc-gpu train: the detector: ${result.message}\n`);
+            return 1;
+          }
+        } finally {
+          detector.dispose();
+        }
+      }
+      if (epochs === 0) {
+        log.info('--epochs 0: the pose model is not trained');
+        return 0;
+      }
       const snapshot = flags.get('--snapshot');
       // Loaded on demand: the model code is only needed by the commands that run a model.
       const { PoseTrainingRunner } = await import('../../runner/train.ts');
@@ -223,7 +272,7 @@ export const trainCommand: Command = {
       }
       return 0;
     } catch (err) {
-      const e = asUserError(snapshotMismatch(gpuAdvice(err, config, runner?.snapshotsWritten ?? []), flags.get('--snapshot') ?? undefined, overridden.config.net_type));
+      const e = asUserError(snapshotMismatch(gpuAdvice(err, config, [...(detectorRunner?.snapshotsWritten ?? []), ...(runner?.snapshotsWritten ?? [])]), flags.get('--snapshot') ?? undefined, overridden.config.net_type));
       // train.txt says how the run ended, not only the terminal.
       log.error(`Training ended with an error: ${(e as Error).message ?? String(e)}`);
       throw e;

@@ -1,0 +1,70 @@
+// A multi-animal top-down shuffle through the CLI with a plugin detector (test/extend/plugins/one-box-detector.ts):
+// train trains the detector and then the pose model (snapshot-detector-*.pt, learning_stats_detector.csv, then the
+// pose snapshot); evaluate crops around the detector's boxes (the scorer names the detector snapshot) or, with
+// --gt-boxes, around the ground truth; a detector type dlc-gpu does not build fails up front with what to do.
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { writeDemoProject } from '../../src/demo/project.ts';
+import { REPO_ROOT, runCli as cli } from '../project/openfield.ts';
+
+const temps: string[] = [];
+afterAll(() => temps.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const DETECTOR = join(REPO_ROOT, 'test/extend/plugins/one-box-detector.ts');
+const QUICK = ['--epochs', '1', '--detector-epochs', '1', '--steps-per-epoch', '2', '--batch-size', '2', '--detector-batch-size', '2', '--eval-images', '2'];
+
+describe('top-down through the CLI', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dlc-gpu-topdown-'));
+  temps.push(dir);
+  const config = writeDemoProject(join(dir, 'project'), { frames: 10, width: 112, height: 96, seed: 4, trainFraction: 0.8, animals: 2 });
+  const poseFile = () => {
+    const root = join(dir, 'project/dlc-models-pytorch/iteration-0');
+    return join(root, readdirSync(root)[0]!, 'train/pytorch_config.yaml');
+  };
+
+  it('trains the detector, then the pose model, and evaluates with detections or ground-truth boxes', () => {
+    expect(cli('create-dataset', config, '--net-type', 'top_down_resnet_18').code).toBe(0);
+    const pose = poseFile();
+    const set = cli('config', 'set', pose, `plugins=[${DETECTOR}]`, 'detector.model={type: OneBoxDetector}', 'detector.runner.eval_interval=1',
+      'data.train.top_down_crop.width=64', 'data.train.top_down_crop.height=64', 'data.inference.top_down_crop.width=64', 'data.inference.top_down_crop.height=64');
+    expect(set.code, set.stderr).toBe(0);
+    const trained = cli('train', config, ...QUICK);
+    expect(trained.code, trained.stderr + trained.stdout).toBe(0);
+    expect(trained.stdout).toContain('Top-down model: training the detector (OneBoxDetector) first, then the pose model');
+    const train = dirname(pose);
+    const files = readdirSync(train);
+    expect(files.some((f) => /^snapshot-detector-(best-)?001\.pt$/.test(f)), files.join()).toBe(true);
+    expect(files.some((f) => /^snapshot-(best-)?001\.pt$/.test(f))).toBe(true);
+    expect(readFileSync(join(train, 'learning_stats_detector.csv'), 'utf8')).toContain('metrics/test.mAP@50:95');
+    expect(existsSync(join(train, 'learning_stats.csv'))).toBe(true);
+
+    const withDetector = cli('evaluate', config, '--max-images', '2');
+    expect(withDetector.code, withDetector.stderr).toBe(0);
+    expect(withDetector.stdout).toMatch(/Top-down model: detections from .*snapshot-detector-(best-)?001\.pt/);
+    const results = join(dir, 'project/evaluation-results-pytorch/iteration-0', readdirSync(join(dir, 'project/evaluation-results-pytorch/iteration-0')).find((f) => !f.endsWith('.csv'))!);
+    expect(readdirSync(results).some((f) => /^DLC_Resnet18_demomice\w+shuffle1_detector_(best-)?001_snapshot_(best-)?001-results\.csv$/.test(f)), readdirSync(results).join()).toBe(true);
+
+    const gt = cli('evaluate', config, '--max-images', '2', '--gt-boxes');
+    expect(gt.code, gt.stderr).toBe(0);
+    expect(gt.stdout).toContain('--gt-boxes, so poses are predicted in crops around the ground-truth boxes');
+    expect(readdirSync(results).some((f) => /^DLC_Resnet18_demomice\w+shuffle1_snapshot_(best-)?001-results\.csv$/.test(f))).toBe(true);
+
+    // The pose model alone: --detector-epochs 0 skips the detector.
+    const poseOnly = cli('train', config, ...QUICK.filter((a, i, all) => a !== '--detector-epochs' && all[i - 1] !== '--detector-epochs'), '--detector-epochs', '0');
+    expect(poseOnly.code, poseOnly.stderr).toBe(0);
+    expect(poseOnly.stdout).not.toContain('training the detector');
+  });
+
+  it('a detector type dlc-gpu does not build yet stops train before any work, saying what to do', () => {
+    const pose = poseFile();
+    const set = cli('config', 'set', pose, 'detector.model={type: FasterRCNN, variant: fasterrcnn_mobilenet_v3_large_fpn}');
+    expect(set.code, set.stderr).toBe(0);
+    const before = readdirSync(dirname(pose)).sort();
+    const r = cli('train', config, ...QUICK);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("detector.model.type: no 'FasterRCNN' detector is available in dlc-gpu yet");
+    expect(r.stderr).toContain('--detector-epochs 0');
+    expect(readdirSync(dirname(pose)).filter((f) => f.endsWith('.pt')).sort()).toEqual(before.filter((f) => f.endsWith('.pt')));
+  });
+});

@@ -3,7 +3,7 @@
 // boxes in 1 class, DeepLabCut's single animal class, and over 90 COCO classes, at IoU 0.55). Median ms of the
 // whole call (sort, bitmask, greedy pass, readback of the kept indices; inputs already on the GPU) beside
 // torchvision 0.14 on this machine's CPU (bench/pytorch/nms_bench.py, the same inputs) in the same run, with
-// the kept indices checked identical. Then the greedy pass's two homes, one GPU workgroup vs the host after
+// the kept indices checked identical; and RPN's per-level topk on the largest resnet50-FPN level. Then the greedy pass's two homes, one GPU workgroup vs the host after
 // reading the mask back, for n = 300 .. 20000.
 // Run: npx tsx bench/nms.ts [--runs 5] [--no-torch] [--no-greedy]
 import { writeFileSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as dg from '../src/index.ts';
 import { batchedNms, nms, type GreedyMode } from '../src/ops/nms.ts';
+import { topkIndices } from '../src/ops/sort.ts';
 import { printTable, writeResults, type Row } from './lib/harness.ts';
 import { arg, flag, runTorch } from './lib/pose-step.ts';
 
@@ -31,7 +32,9 @@ function random(seed: number): () => number {
 
 interface Case {
   name: string;
-  op: 'nms' | 'batchedNms';
+  op: 'nms' | 'batchedNms' | 'topk';
+  /** topk's k. */
+  k?: number;
   threshold: number;
   boxes: Float32Array;
   scores: Float32Array;
@@ -69,6 +72,9 @@ const cases: Case[] = [
   makeCase('RPN batched 10000 (5 levels)', 'batchedNms', 10000, 5, 0.7, 5),
   makeCase('SSD batched 3000 x 1 class', 'batchedNms', 3000, 1, 0.55, 6),
   makeCase('SSD batched 3000 x 90 classes', 'batchedNms', 3000, 90, 0.55, 7),
+  // RPN's per-level pre-NMS top-n on resnet50-FPN's largest level (200 x 272 x 3 anchors at 800 x 1088).
+  { ...makeCase('RPN topk 2000 of 163200 (auto: host here)', 'topk', 163200, 1, 0, 8), k: 2000 },
+  { ...makeCase('RPN topk 2000 of 163200 (GPU sort)', 'topk', 163200, 1, 0, 8), k: 2000 },
 ];
 
 await dg.init();
@@ -107,6 +113,7 @@ async function interleaved(a: () => Promise<unknown>, b: () => Promise<unknown>)
 }
 
 function call(c: Case, boxes: dg.Tensor, scores: dg.Tensor, greedy: GreedyMode): Promise<Int32Array> {
+  if (c.op === 'topk') return topkIndices(scores, c.k!, { where: c.name.includes('GPU') ? 'gpu' : 'auto' });
   return c.op === 'nms' ? nms(boxes, scores, c.threshold, { greedy }) : batchedNms(boxes, scores, c.classes, c.threshold, { greedy });
 }
 
@@ -119,7 +126,7 @@ if (!flag('--no-torch')) {
   let offset = 0;
   for (const c of cases) {
     const n = c.scores.length;
-    index.push({ name: c.name, op: c.op, threshold: c.threshold, n, offset });
+    index.push({ name: c.name, op: c.op, threshold: c.threshold, k: c.k ?? 0, n, offset });
     for (const a of [c.boxes, c.scores, c.classes]) parts.push(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
     offset += 24 * n;
   }

@@ -1,4 +1,4 @@
-"""torchvision 0.14 CPU side of bench/nms.ts: times nms / batched_nms on the same boxes, scores and classes the
+"""torchvision 0.14 CPU side of bench/nms.ts: times nms / batched_nms (and torch.topk) on the same boxes, scores and classes the
 benchmark writes (a JSON index of cases and a binary file of little-endian float32 boxes, float32 scores and
 int32 classes per case), and returns the kept indices so the benchmark can check they are identical.
 Prints one JSON line: {"cases": [{"name", "ms", "keep"}, ...]} (median ms).
@@ -43,6 +43,11 @@ for case in json.load(open(args.cases)):
     scores = torch.from_numpy(np.frombuffer(raw, "<f4", n, at + 16 * n).copy())
     classes = torch.from_numpy(np.frombuffer(raw, "<i4", n, at + 20 * n).astype(np.int64))
     t = case["threshold"]
-    run = (lambda: nms(boxes, scores, t)) if case["op"] == "nms" else (lambda: batched_nms(boxes, scores, classes, t))
+    if case["op"] == "topk":
+        run = lambda: scores.topk(case["k"])[1]
+    elif case["op"] == "nms":
+        run = lambda: nms(boxes, scores, t)
+    else:
+        run = lambda: batched_nms(boxes, scores, classes, t)
     results.append({"name": case["name"], "ms": median_ms(run), "keep": run().tolist()})
 print(json.dumps({"cases": results}))

@@ -13,7 +13,7 @@ import { kernel, Uniforms } from '../gpu/kernel.ts';
 import { noGrad } from '../tensor/autograd.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { max } from './reduce.ts';
-import { scoreOfKey, sortKeys, torchSortDescending } from './sort.ts';
+import { isCpuAdapter, scoreOfKey, sortKeys, torchSortDescending } from './sort.ts';
 
 const f = Math.fround;
 
@@ -175,11 +175,6 @@ function pickGreedy(mode: GreedyMode, W: number): 'gpu' | 'host' {
 }
 
 const nextPow2 = (v: number) => Math.max(32, 2 ** Math.ceil(Math.log2(Math.max(v, 1))));
-
-function isCpuAdapter(): boolean {
-  const info = engine().adapter.info;
-  return /cpu|llvmpipe|lavapipe|swiftshader/i.test(`${info.vendor} ${info.architecture} ${info.device} ${info.description}`);
-}
 
 /**
  * The GPU pipeline shared by nms and batchedNms: sort, (shift), bitmask, greedy. `classes` (when given) groups

@@ -5,12 +5,13 @@
 // batch is -1 for a ROI whose output is zero (batch index outside [0, N), NaN box area in a multi-scale
 // pass) and -2 for a ROI that belongs to another level of a multi-scale pass (its output is left alone).
 //
-// WGSL has no float atomics, so the backward is a gather, one invocation per input element, in three
-// steps (counted in src/ops/roi-align.ts): `tables` writes each ROI's separable sample weights per axis,
-// Wy [K, PH, H] (already divided by the bin's sample count) and Wx [K, PW, W]; `tiles` lists, per
-// T x T tile of each image, the ROIs whose footprint meets it, in ROI order; `backward` sums, for its
-// input element, over the listed ROIs and the bins whose weights reach it, G * Wy * Wx. The sums run in
-// a fixed order, so the gradient is deterministic.
+// The forward reads X from a channels-last copy (`channels_last`), 8 channels of a pixel as two vec4s.
+// WGSL has no float atomics, so the backward is a gather, one invocation per input pixel and block of 8
+// channels, in three steps (counted in src/ops/roi-align.ts): `tables` writes each ROI's separable sample
+// weights per axis, Wy [K, PH, H] (already divided by the bin's sample count) and Wx [K, PW, W]; `tiles`
+// lists, per T x T tile of each image, the ROIs whose footprint meets it, in ROI order; `backward` sums, for
+// its pixel, over the listed ROIs and the bins whose weights reach it, dY * Wy * Wx, with dY read from a
+// channels-last copy. The sums run in a fixed order, so the gradient is deterministic.
 struct Params {
   n: u32, N: u32, C: u32, H: u32,
   W: u32, PH: u32, PW: u32, K: u32,

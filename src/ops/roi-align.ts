@@ -6,11 +6,15 @@
 // with atomics on CUDA. WGSL has no float atomics, so each input element gathers instead. Scanning every ROI
 // from every input element would cost N*C*H*W * K = 446 M box tests; instead the ROIs are binned once per
 // 8x8 tile of each image (N * tiles * K = 32 K tests), and since a bin's samples factor into a row weight
-// times a column weight, those weights are tabulated once per ROI (K * (PH*H + PW*W) = 0.6 M entries, shared
-// by every channel). An input element then visits only the ROIs listed for its tile, and of those only the
-// bins whose row and column weights are non-zero on it: about the scatter's work, in a fixed order, so the
-// result is deterministic. Nothing from the forward is kept for the backward (a list-of-boxes ROI tensor
-// and the per-ROI table are rebuilt, a few small dispatches), so a forward outside any scope leaks nothing.
+// times a column weight, those weights are tabulated once per ROI (K * (PH*H + PW*W) = 0.4 M entries, shared
+// by every channel). An input element then visits only the ROIs listed for its tile (44 on average for the
+// proposals of bench/roi-align.ts, 16-512 px; 21 of them reach it), and of those only the bins whose weights
+// are non-zero on it: about the scatter's work, in a fixed order, so the result is deterministic. Each
+// invocation does 8 channels of a pixel (they share the list and the weights), reading dY from a
+// channels-last copy as two vec4s; the forward likewise does 8 channels of a bin from a channels-last copy of
+// the input. (On lavapipe: 3x the forward and 8-12x the backward of one invocation per element; see
+// bench/NOTES.md.) Nothing from the forward is kept for the backward (a list-of-boxes ROI tensor and the
+// per-ROI table are rebuilt, a few small dispatches), so a forward outside any scope leaks nothing.
 //
 // MultiScaleRoIAlign's level assignment (LevelMapper) runs on the GPU inside the per-ROI pass of each level,
 // so it needs no readback and the op stays synchronous (usable in tidy): each level is one pass over every

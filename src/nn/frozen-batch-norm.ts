@@ -1,7 +1,10 @@
 // torchvision's FrozenBatchNorm2d (ops/misc.py): BatchNorm2d whose statistics and affine parameters are all
 // fixed buffers (weight, bias, running_mean, running_var; no num_batches_tracked), the same in train and eval.
 import { ones, zeros } from '../ops/creation.ts';
+import { addScalar, mul, rsqrt } from '../ops/elementwise.ts';
 import { batchNorm2d } from '../ops/norm.ts';
+import { reshape } from '../ops/shape.ts';
+import { noGrad, record } from '../tensor/autograd.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { Layer, type Module } from './module.ts';
 
@@ -27,10 +30,13 @@ export class FrozenBatchNorm2d extends Layer {
   forward(x: Tensor): Tensor {
     if (x.rank !== 4 || x.shape[1] !== this.numFeatures)
       throw new Error(`FrozenBatchNorm2d(${this.numFeatures}): input must be [N, ${this.numFeatures}, H, W], got [${x.shape.join(', ')}]`);
+    const [w, b, rm, rv] = ['weight', 'bias', 'running_mean', 'running_var'].map((n) => this.buffer(n)) as [Tensor, Tensor, Tensor, Tensor];
     // The running-statistics path of batchNorm2d is this formula in one pass over x: its kernel forms
-    // a = invstd * weight and b = bias - mean * a per channel, then y = x * a + b. The buffers never take
-    // gradients (they do not require them), whatever mode the module is in.
-    return batchNorm2d(x, this.buffer('weight'), this.buffer('bias'), this.buffer('running_mean'), this.buffer('running_var'), { training: false, eps: this.eps });
+    // a = invstd * weight and b = bias - mean * a per channel, then y = x * a + b.
+    const y = noGrad(() => batchNorm2d(x, w, b, rm, rv, { training: false, eps: this.eps }));
+    // Only x takes a gradient, dx = g * scale: one broadcast multiply, where batchNorm2d's own backward
+    // would also reduce g and x for the weight and bias gradients that buffers never use.
+    return record(y, 'frozenBatchNorm2d', [x], (g) => [mul(g, reshape(mul(w, rsqrt(addScalar(rv, this.eps))), [this.numFeatures, 1, 1]))]);
   }
 }
 

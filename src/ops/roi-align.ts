@@ -37,7 +37,7 @@ const K = {
   backward: kernel('roi_align', 'backward'),
 };
 
-/** Side of the square image tiles the backward bins ROIs into. */
+/** Side of the square image tiles the backward bins ROIs into (doubled while the lists would not fit a binding). */
 const TILE = 8;
 /** Channels per invocation of the forward and backward kernels, which read them as two vec4s. */
 const CB = 8;
@@ -70,11 +70,11 @@ interface LevelPass {
   level: number; kMin: number; kMax: number; canonicalScale: number; canonicalLevel: number; eps: number;
 }
 
-function params(n: number, g: Geometry, lv?: LevelPass, extra: { tilesH?: number; tilesW?: number; axis?: number } = {}): Uniforms {
+function params(n: number, g: Geometry, lv?: LevelPass, extra: { tile?: number; tilesH?: number; tilesW?: number; axis?: number } = {}): Uniforms {
   return new Uniforms()
     .u32(n).u32(g.N).u32(g.C).u32(g.H)
     .u32(g.W).u32(g.PH).u32(g.PW).u32(g.K)
-    .i32(g.sampling).u32(g.aligned ? 1 : 0).i32(lv ? lv.level : -1).u32(TILE)
+    .i32(g.sampling).u32(g.aligned ? 1 : 0).i32(lv ? lv.level : -1).u32(extra.tile ?? TILE)
     .u32(extra.tilesH ?? 0).u32(extra.tilesW ?? 0).u32(extra.axis ?? 0).u32(0)
     .f32(g.scale).f32(lv?.kMin ?? 0).f32(lv?.kMax ?? 0).f32(lv?.canonicalScale ?? 0)
     .f32(lv?.canonicalLevel ?? 0).f32(lv?.eps ?? 0).f32(0).f32(0);
@@ -139,9 +139,15 @@ function forwardPass(x: Tensor, meta: Tensor, y: Tensor, g: Geometry, lv?: Level
 
 /** d(input) of the ROIs `meta` marks, from the gradient of Y in channels-last form ({@link channelsLast}). */
 function inputGradient(gradChannelsLast: Tensor, meta: Tensor, g: Geometry, lv?: LevelPass): Tensor {
-  const tilesH = Math.ceil(g.H / TILE);
-  const tilesW = Math.ceil(g.W / TILE);
-  const extra = { tilesH, tilesW };
+  // Each tile's list has room for every ROI: [N * tiles, K + 1] words. Bigger tiles (longer lists to walk)
+  // only where that would pass the binding limit (e.g. 8 images of 4096 ROIs on a 200x334 map); one tile
+  // per image always fits.
+  const limit = Math.min(engine().limits.maxStorageBufferBindingSize, engine().limits.maxBufferSize);
+  let tile = TILE;
+  while (tile < Math.max(g.H, g.W) && g.N * Math.ceil(g.H / tile) * Math.ceil(g.W / tile) * (g.K + 1) * 4 > limit) tile *= 2;
+  const tilesH = Math.ceil(g.H / tile);
+  const tilesW = Math.ceil(g.W / tile);
+  const extra = { tile, tilesH, tilesW };
   const wy = Tensor.empty([g.K, g.PH, g.H]);
   const wx = Tensor.empty([g.K, g.PW, g.W]);
   engine().dispatch(K.tables, grid(wy.size), [meta.buffer, wy.buffer], params(wy.size, g, lv, { ...extra, axis: 0 }));

@@ -30,6 +30,11 @@ export * from './ops/resample.ts';
 export * from './ops/hrnet-fuse.ts';
 export * from './ops/loss.ts';
 export * from './ops/conv.ts';
+/** Detection ops with torchvision's exact results: NMS, box IoU and coding, torch-order top-k, ROI align. */
+export { nms, batchedNms, nmsReference, batchedNmsReference, type NmsOptions, type GreedyMode } from './ops/nms.ts';
+export { boxIou, clipBoxesToImage, removeSmallBoxes, BoxCoder } from './ops/boxes.ts';
+export { topkIndices, torchSortDescending, torchTopkDescending, type TopkOptions } from './ops/sort.ts';
+export { roiAlign, multiScaleRoiAlign, multiScaleLevels, type RoiAlignOptions, type RoiBoxes, type MultiScaleRoiAlignOptions } from './ops/roi-align.ts';
 
 declare module './tensor/tensor.ts' {
   interface Tensor {

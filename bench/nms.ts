@@ -14,21 +14,12 @@ import { batchedNms, nms, type GreedyMode } from '../src/ops/nms.ts';
 import { topkIndices } from '../src/ops/sort.ts';
 import { printTable, writeResults, type Row } from './lib/harness.ts';
 import { arg, flag, runTorch } from './lib/pose-step.ts';
+import { mulberry32 } from './lib/random.ts';
 
 const runs = Number(arg('--runs', '5'));
 const IMAGE: [number, number] = [800, 1088];
 
-/** mulberry32: the same boxes on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const random = mulberry32;
 
 interface Case {
   name: string;

@@ -11,23 +11,14 @@ import * as dg from '../src/index.ts';
 import { multiScaleRoiAlign, roiAlign } from '../src/ops/roi-align.ts';
 import { printTable, timeGpu, writeResults, type Row } from './lib/harness.ts';
 import { arg, flag, runTorch } from './lib/pose-step.ts';
+import { mulberry32 } from './lib/random.ts';
 
 const runs = Number(arg('--runs', '5'));
 const IMAGE: [number, number] = [800, 1088];
 const OUT = 7;
 const SAMPLING = 2;
 
-/** mulberry32: the same ROIs on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const random = mulberry32;
 
 /** Proposal-like boxes (x1, y1, x2, y2): log-uniform sides 16-512 px, aspect 1/2-2, clipped to the image. */
 function proposals(count: number, seed: number): number[][] {

@@ -10,6 +10,8 @@ import json
 import statistics
 import time
 
+from timing import times_ms
+
 import numpy as np
 import torch
 from torchvision.ops import batched_nms, nms
@@ -26,14 +28,7 @@ raw = open(args.data, "rb").read()
 
 
 def median_ms(fn):
-    for _ in range(args.warmup):
-        fn()
-    samples = []
-    for _ in range(args.runs):
-        t0 = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(samples)
+    return times_ms(fn, args.warmup, args.runs)[0]
 
 
 results = []

@@ -10,6 +10,8 @@ import json
 import statistics
 import time
 
+from timing import times_ms as shared_times_ms
+
 import torch
 from torchvision.ops import MultiScaleRoIAlign, roi_align
 
@@ -24,14 +26,7 @@ torch.manual_seed(0)
 
 
 def times_ms(fn):
-    for _ in range(args.warmup):
-        fn()
-    samples = []
-    for _ in range(args.runs):
-        t0 = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(samples), min(samples)
+    return shared_times_ms(fn, args.warmup, args.runs)
 
 
 results = []

@@ -222,15 +222,17 @@ export class SSDLite extends Module implements Detector {
     if (!targets) throw new Error('SSDLite.detect: targets are required in training mode (call eval() to detect)');
     if (!Array.isArray(targets) || targets.length !== images.length) throw new Error(`SSDLite.detect: ${Array.isArray(targets) ? targets.length : typeof targets} targets for ${images.length} images (one each)`);
     const hostBoxes = await this.readTargets(targets);
-    const out = this.forward(images);
+    // Boxes resized with their images (the fixed size) and checked before anything is recorded, as torchvision does.
     const ssdTargets: SSDTarget[] = targets.map((t, i) => {
-      const boxes = resizeBoxes(hostBoxes[i]!, [images[i]!.shape[1]!, images[i]!.shape[2]!], out.batch.imageSizes[i]!);
+      const size = [images[i]!.shape[1]!, images[i]!.shape[2]!] as const;
+      const boxes = resizeBoxes(hostBoxes[i]!, size, this.transform.resizedSize(size));
       for (let k = 0; k < boxes.length; k += 4) {
         if (!(boxes[k + 2]! > boxes[k]! && boxes[k + 3]! > boxes[k + 1]!))
           throw new Error(`SSDLite.detect: All bounding boxes should have positive height and width. Found invalid box [${Array.from(boxes.subarray(k, k + 4)).join(', ')}] for target at index ${i}.`);
       }
       return { boxes, labels: t.labels };
     });
+    const out = this.forward(images);
     const anchorsHost = this.defaultBoxesHost([out.batch.tensors.shape[2]!, out.batch.tensors.shape[3]!], out.features);
     const matches = matchTargets(ssdTargets, anchorsHost, this.iouThresh);
     const l = await ssdLoss(out.head, out.anchors, anchorsHost, ssdTargets, matches, { boxCoder: this.boxCoder, iouThreshold: this.iouThresh, negToPosRatio: this.negToPosRatio });

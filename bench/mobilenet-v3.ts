@@ -2,7 +2,7 @@
 // run) forward in eval mode without gradients at SSDLite's 320x320 input, batch 1 and 8, beside torchvision
 // 0.14 on PyTorch 1.13 CPU (bench/pytorch/mobilenet_bench.py, 2 threads) in the same run. FLOPs and bytes are
 // counted from the layers; --profile times one more forward per batch per dispatch, grouped by kernel.
-// Run: npx tsx bench/mobilenet-v3.ts [--batches 1,8] [--size 320] [--runs 5] [--warmup 2] [--reduced-tail] [--profile] [--no-torch]
+// Run: npx tsx bench/mobilenet-v3.ts [--batches 1,8] [--size 320] [--runs 5] [--torch-runs 21] [--warmup 2] [--reduced-tail] [--profile] [--no-torch]
 //      (writes bench/results/mobilenet-v3.json)
 import { join } from 'node:path';
 import { Conv2d } from '../src/nn/conv-layers.ts';
@@ -20,6 +20,8 @@ const SIZE = Number(arg('--size', '320'));
 const RUNS = Number(arg('--runs', '5'));
 const WARMUP = Number(arg('--warmup', '2'));
 const REDUCED = flag('--reduced-tail');
+// PyTorch's forwards are short and its OpenMP threads suffer most from other jobs' load: more of them.
+const TORCH_RUNS = Number(arg('--torch-runs', '21'));
 
 await init({ device: 'auto' });
 const info = engine().adapter.info;
@@ -81,7 +83,7 @@ interface Torch {
 }
 const torch = flag('--no-torch')
   ? null
-  : runTorch<Torch>(join(import.meta.dirname, 'pytorch/mobilenet_bench.py'), ['--batches', BATCHES.join(','), '--size', String(SIZE), '--runs', String(RUNS), '--warmup', String(WARMUP), ...(REDUCED ? ['--reduced-tail'] : [])]);
+  : runTorch<Torch>(join(import.meta.dirname, 'pytorch/mobilenet_bench.py'), ['--batches', BATCHES.join(','), '--size', String(SIZE), '--runs', String(TORCH_RUNS), '--warmup', String(WARMUP), ...(REDUCED ? ['--reduced-tail'] : [])]);
 
 const model = new MobileNetV3({ classifier: false, reducedTail: REDUCED }).eval();
 const perImage = cost(model.features, SIZE);
@@ -107,9 +109,11 @@ try {
       'GFLOP/s': +gflops(flop, t.medianMs).toFixed(2),
       'GB/s': +((perImage.bytes * batch) / t.medianMs / 1e6).toFixed(2),
       'torch ms': tt ? +tt.median_ms.toFixed(1) : '-',
+      'torch min ms': tt ? +tt.min_ms.toFixed(1) : '-',
       'torch img/s': tt ? +((1000 * batch) / tt.median_ms).toPrecision(3) : '-',
       'torch GFLOP/s': tt ? +gflops(flop, tt.median_ms).toFixed(2) : '-',
       'ours / torch': tt ? +(tt.median_ms / t.medianMs).toFixed(3) : '-',
+      'ours / torch (min)': tt ? +(tt.min_ms / t.minMs).toFixed(3) : '-',
       'first ms': Math.round(firstMs),
       'torch first ms': tt ? Math.round(tt.first_ms) : '-',
     });
@@ -135,6 +139,6 @@ console.log(
   `\nper image at ${SIZE}x${SIZE}: ${(perImage.flop / 1e9).toFixed(3)} GFLOP (dense convs ${(perImage.convFlop.dense / 1e9).toFixed(3)}, depthwise ${(perImage.convFlop.depthwise / 1e9).toFixed(3)}), ` +
     `${(perImage.bytes / 2 ** 20).toFixed(1)} MiB moved by our passes`,
 );
-printTable(rows, `MobileNetV3-Large${REDUCED ? ' (reduced tail)' : ''} features, eval, no grad, median of ${RUNS} after ${WARMUP} warm-up: ${device} vs torchvision CPU${torch ? ` (${torch.threads} threads)` : ''}`);
-console.log(`wrote ${writeResults('mobilenet-v3', { device, size: SIZE, reducedTail: REDUCED, runs: RUNS, warmup: WARMUP, perImage, results, rows })}`);
+printTable(rows, `MobileNetV3-Large${REDUCED ? ' (reduced tail)' : ''} features, eval, no grad, median of ${RUNS} after ${WARMUP} warm-up: ${device} vs torchvision CPU${torch ? ` (${torch.threads} threads, median of ${TORCH_RUNS})` : ''}`);
+console.log(`wrote ${writeResults('mobilenet-v3', { device, size: SIZE, reducedTail: REDUCED, runs: RUNS, torchRuns: TORCH_RUNS, warmup: WARMUP, perImage, results, rows })}`);
 process.exit(0);

@@ -14,3 +14,26 @@ export type { BackboneNet, Neck, PoseHead, HeadOutputs, Target, TargetGenerator,
 export * from './registries.ts';
 export { Registry, UnknownTypeError, type TypedBlock, type RegisterOptions, type RegistryEntry } from './registry.ts';
 export type { Detector, DetectorOutput, DetectionTarget, Detections } from './detectors/detector.ts';
+export {
+  MobileNetV3,
+  InvertedResidual,
+  conv2dNormActivation,
+  NamedSequential,
+  makeDivisible,
+  mobileNetV3Config,
+  ssdliteStages,
+  type MobileNetV3Options,
+  type MobileNetNorm,
+  type InvertedResidualConfig,
+  type MobileNetArch,
+  type MobileNetV3ConfigOptions,
+} from './detectors/mobilenet-v3.ts';
+export { SqueezeExcitation } from './detectors/squeeze-excitation.ts';
+export {
+  AnchorGenerator,
+  DefaultBoxGenerator,
+  fasterrcnnMobileNetV3AnchorGenerator,
+  fasterrcnnResnet50FpnAnchorGenerator,
+  ssdlite320DefaultBoxGenerator,
+  type DefaultBoxOptions,
+} from './detectors/anchors.ts';

@@ -3,3 +3,4 @@ export * from './layers.ts';
 export * as init from './init.ts';
 export * from './conv-layers.ts';
 export * from './norm-layers.ts';
+export * from './frozen-batch-norm.ts';

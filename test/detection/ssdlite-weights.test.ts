@@ -114,6 +114,22 @@ describe('the SSDLite builder (DETECTORS)', () => {
     }
   });
 
+  it('keeps the stages trainable_backbone_layers freezes frozen, BatchNorm included', () => {
+    const m = new SSDLite({ trainableBackboneLayers: 3, freezeBnWeights: false }).train();
+    try {
+      const p = new Map(m.namedParameters());
+      // stage_indices [0, 2, 4, 7, 13, 16]: 3 trainable layers freeze features[0..6].
+      expect([p.get('backbone.features.0.0.0.weight')!.requiresGrad, p.get('backbone.features.0.6.block.0.1.weight')!.requiresGrad]).toEqual([false, false]);
+      expect([p.get('backbone.features.0.7.block.0.1.weight')!.requiresGrad, p.get('backbone.extra.0.0.1.weight')!.requiresGrad]).toEqual([true, true]);
+      m.freezeBnWeights = true;
+      expect(p.get('backbone.extra.0.0.1.weight')!.requiresGrad).toBe(false);
+      m.freezeBnWeights = false;
+      expect([p.get('backbone.features.0.6.block.0.1.weight')!.requiresGrad, p.get('backbone.extra.0.0.1.weight')!.requiresGrad]).toEqual([false, true]);
+    } finally {
+      m.dispose();
+    }
+  });
+
   it('refuses pretrained: true with how to supply the weights, and bad values by key', () => {
     expect(() => buildSsdlite({ type: 'SSDLite', pretrained: true }, ctx)).toThrow(/detector\.model\.pretrained is true: .*ssdlite320_mobilenet_v3_large_coco-a79551df\.pth.*set detector\.model\.pretrained to that file's path/);
     expect(() => buildSsdlite({ type: 'SSDLite', pretrained: 1 }, ctx)).toThrow(/detector\.model\.pretrained must be false or the path of a weights file, got 1/);

@@ -125,6 +125,7 @@ export class SSDLite extends Module implements Detector {
   private readonly anchorsHost = new Map<string, Float32Array>();
   private bnStatsFrozen = false;
   private bnWeightsFrozen = false;
+  private readonly frozenByStage = new Set<BatchNorm2d>();
 
   constructor(opts: SSDLiteOptions = {}) {
     super();
@@ -149,6 +150,8 @@ export class SSDLite extends Module implements Detector {
     if (!(pf > 0 && pf <= 1)) throw new Error(`SSDLite: positiveFraction must be in (0, 1], got ${pf}`);
     this.negToPosRatio = (1 - pf) / pf;
     this.initWeights(opts.seed ?? 0);
+    // BatchNorm layers in the stages trainable_backbone_layers freezes stay frozen whatever freeze_bn_weights says.
+    for (const bn of this.batchNorms()) if (bn.freezeWeights) this.frozenByStage.add(bn);
     this.freezeBnStats = opts.freezeBnStats ?? false;
     this.freezeBnWeights = opts.freezeBnWeights ?? false;
   }
@@ -183,7 +186,7 @@ export class SSDLite extends Module implements Detector {
   }
   set freezeBnWeights(frozen: boolean) {
     this.bnWeightsFrozen = frozen;
-    for (const bn of this.batchNorms()) bn.freezeWeights = frozen;
+    for (const bn of this.batchNorms()) bn.freezeWeights = frozen || this.frozenByStage.has(bn);
     this.train(this.training);
   }
 

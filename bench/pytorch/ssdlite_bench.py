@@ -8,12 +8,17 @@ Usage: /usr/bin/python3 bench/pytorch/ssdlite_bench.py --runs 5 --warmup 2 --tra
 """
 import argparse
 import json
-import statistics
+import os
+import sys
 import time
 
 import torch
 import torchvision
 from torchvision.models.detection import ssdlite320_mobilenet_v3_large
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timing import times_ms  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--runs", type=int, default=5)
@@ -27,17 +32,12 @@ torch.manual_seed(0)
 
 
 def timed(fn, runs, warmup):
+    """The first call's ms (pipeline warm-up, allocations), then timing.times_ms over the rest."""
     t0 = time.perf_counter()
     fn()
     first = time.perf_counter() - t0
-    for _ in range(max(0, warmup - 1)):
-        fn()
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return {"median_ms": 1000 * statistics.median(times), "min_ms": 1000 * min(times), "first_ms": 1000 * first}
+    median, least = times_ms(fn, max(0, warmup - 1), runs)
+    return {"median_ms": median, "min_ms": least, "first_ms": 1000 * first}
 
 
 model = ssdlite320_mobilenet_v3_large(num_classes=2, weights_backbone=None)

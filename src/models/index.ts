@@ -14,6 +14,10 @@ export type { BackboneNet, Neck, PoseHead, HeadOutputs, Target, TargetGenerator,
 export * from './registries.ts';
 export { Registry, UnknownTypeError, type TypedBlock, type RegisterOptions, type RegistryEntry } from './registry.ts';
 export type { Detector, DetectorOutput, DetectionTarget, Detections } from './detectors/detector.ts';
+export { SSDLite, SSDLiteFeatureExtractor, torchvisionStateDict, type SSDLiteOptions, type SSDForward } from './detectors/ssdlite.ts';
+export { SSDLiteHead, SSDScoringHead, predictionBlock, extraBlock, type SSDHeadOutputs } from './detectors/ssd-head.ts';
+export { ssdLoss, ssdMatch, matchTargets, boxIouHost, type SSDTarget, type SSDLossOptions } from './detectors/ssd-loss.ts';
+export { GeneralizedRCNNTransform, resizeBoxes, type GeneralizedRCNNTransformOptions, type ImageBatch, type ImageSize } from './detectors/transform.ts';
 export {
   MobileNetV3,
   InvertedResidual,

@@ -8,6 +8,8 @@
 import type { PoseConfig } from '../config/index.ts';
 import { AugmentationPipeline, PoseLoader, toOriginal, type Batch, type BatchItem, type PoseDataset } from '../data/index.ts';
 import '../models/builtin-types.ts';
+// The built-in detectors (SSDLite) register on import; Node-only (a weights file may be read), as this runner is.
+import '../models/detectors/index.ts';
 import type { Detector, DetectionTarget, Detections } from '../models/detectors/detector.ts';
 import { DETECTORS } from '../models/registries.ts';
 import { manualSeed, tensor } from '../ops/creation.ts';
@@ -127,6 +129,22 @@ export class DetectorTrainingRunner extends TrainingLoop<Detector, Batch, Detect
       wandbConfig: options.config as unknown as Record<string, unknown>,
     });
     this.inference = new AugmentationPipeline(block.data.inference ?? {});
+  }
+
+  /**
+   * As for pose backbones: DeepLabCut's detector configs freeze BatchNorm statistics because it starts from COCO
+   * weights; frozen fresh statistics do not train, so without `pretrained: <path>` (and not resumed) they are
+   * trained here, and the log says so.
+   */
+  protected override prepare(resumed: boolean): void {
+    const model = this.model as Detector & { freezeBnStats?: boolean };
+    const pretrained = (this.config.model as { pretrained?: unknown }).pretrained;
+    if (resumed || typeof pretrained === 'string' || model.freezeBnStats !== true) return;
+    model.freezeBnStats = false;
+    this.log.info(
+      'detector.model.freeze_bn_stats is true, but the detector has no pretrained weights: its BatchNorm statistics are ' +
+        'trained in this run (as with freeze_bn_stats: false). Supply detector.model.pretrained: <path> (COCO weights) to keep them frozen.',
+    );
   }
 
   protected batches(): BatchSource<Batch> {

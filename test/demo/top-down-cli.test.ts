@@ -56,6 +56,25 @@ describe('top-down through the CLI', () => {
     expect(poseOnly.stdout).not.toContain('training the detector');
   });
 
+  it("trains DeepLabCut's default SSDLite detector and the pose model, and evaluates with its detections", () => {
+    const project = writeDemoProject(join(dir, 'ssdlite'), { frames: 10, width: 160, height: 128, seed: 3, trainFraction: 0.8, animals: 2 });
+    expect(cli('create-dataset', project, '--net-type', 'top_down_resnet_18').code).toBe(0);
+    const root = join(dir, 'ssdlite/dlc-models-pytorch/iteration-0');
+    const pose = join(root, readdirSync(root)[0]!, 'train/pytorch_config.yaml');
+    const set = cli('config', 'set', pose, 'detector.runner.eval_interval=1', 'data.train.top_down_crop.width=64', 'data.train.top_down_crop.height=64', 'data.inference.top_down_crop.width=64', 'data.inference.top_down_crop.height=64');
+    expect(set.code, set.stderr).toBe(0);
+    const trained = cli('train', project, ...QUICK);
+    expect(trained.code, trained.stderr + trained.stdout).toBe(0);
+    expect(trained.stdout).toContain('training the detector (SSDLite) first');
+    // Randomly initialised: the BatchNorm statistics DeepLabCut's config freezes are trained, and the log says so.
+    expect(trained.stdout).toContain('detector.model.freeze_bn_stats is true, but the detector has no pretrained weights');
+    expect(trained.stdout).toMatch(/metrics\/test\.mAP@50:95: \d/);
+    const evaluated = cli('evaluate', project, '--max-images', '2');
+    expect(evaluated.code, evaluated.stderr).toBe(0);
+    expect(evaluated.stdout).toMatch(/Top-down model: detections from .*snapshot-detector-(best-)?001\.pt/);
+    expect(evaluated.stdout).toMatch(/test rmse\s+(\d|NaN)/);
+  });
+
   it('a detector type dlc-gpu does not build yet stops train before any work, saying what to do', () => {
     const pose = poseFile();
     const set = cli('config', 'set', pose, 'detector.model={type: FasterRCNN, variant: fasterrcnn_mobilenet_v3_large_fpn}');

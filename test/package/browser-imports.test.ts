@@ -69,7 +69,7 @@ describe('Node-only imports a bundler meets', () => {
     expect(nodeOnlyImports([join(SRC, 'core.ts')])).toEqual([]);
   });
 
-  it("the package entry (src/index.ts) reaches only these: Dawn for init() and io's path-based readers", () => {
+  it("the package entry (src/index.ts) reaches only these: Dawn for init(), io's path-based readers, the detectors' weight-file loading", () => {
     // A new entry here puts Node code in every Node bundle of 'dlc-gpu': keep it out of the engine core, or
     // extend this list knowingly. Browser bundles resolve 'dlc-gpu' to src/core.ts (above) instead.
     expect(nodeOnlyImports([join(SRC, 'index.ts')])).toEqual([
@@ -79,6 +79,7 @@ describe('Node-only imports a bundler meets', () => {
       'gpu/dawn.ts -> webgpu',
       'io/index.ts -> node:fs',
       'io/index.ts -> node:path',
+      'models/detectors/index.ts -> node:fs',
     ]);
   });
 });

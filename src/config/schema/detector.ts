@@ -10,7 +10,8 @@ export const DETECTOR_TYPES = ['ssdlite', 'fasterrcnn_mobilenet_v3_large_fpn', '
 const detectorModel = v.variant('type', [
   v.strictObject({
     type: v.literal('SSDLite'),
-    pretrained: v.optional(v.boolean()),
+    /** A COCO (or ImageNet-backbone) weights file; true is refused at build time with how to supply one. */
+    pretrained: v.optional(v.union([v.boolean(), v.pipe(v.string(), v.minLength(1))], 'expected a path to a weights file, or false')),
     freeze_bn_stats: v.optional(v.boolean()),
     freeze_bn_weights: v.optional(v.boolean()),
     box_score_thresh: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1))),
@@ -23,7 +24,7 @@ const detectorModel = v.variant('type', [
       'fasterrcnn_resnet50_fpn',
       'fasterrcnn_resnet50_fpn_v2',
     ]),
-    pretrained: v.optional(v.boolean()),
+    pretrained: v.optional(v.union([v.boolean(), v.pipe(v.string(), v.minLength(1))], 'expected a path to a weights file, or false')),
     freeze_bn_stats: v.optional(v.boolean()),
     freeze_bn_weights: v.optional(v.boolean()),
     box_score_thresh: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1))),

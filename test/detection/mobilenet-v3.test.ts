@@ -17,6 +17,7 @@ import { fillDeterministic, signed } from '../helpers/deterministic-weights.ts';
 import { gradcheck } from '../helpers/gradcheck.ts';
 import { useGpu } from '../helpers/gpu.ts';
 import { runFlatLoop } from '../helpers/memory.ts';
+import { expectSampled as expectSampledAt, type Sampled } from '../helpers/sampled.ts';
 
 const engine = useGpu();
 
@@ -24,13 +25,6 @@ const fixture = <T>(name: string): T => JSON.parse(readFileSync(new URL(`../fixt
 
 // ---- fixture types ----
 
-interface Sampled {
-  shape: number[];
-  step: number;
-  data: number[];
-  mean: number;
-  meanAbs: number;
-}
 interface Config {
   name: string;
   options: { reducedTail?: boolean; dilated?: boolean; arch?: 'large' | 'small' };
@@ -46,21 +40,7 @@ const config = (name: string) => parity.configs.find((c) => c.name === name)!;
 
 const TOL = 1e-3;
 
-async function expectSampled(t: Tensor, want: Sampled, what: string): Promise<void> {
-  expect(t.shape, `${what} shape`).toEqual(want.shape);
-  const all = await t.toArray();
-  const got = want.data.map((_, i) => all[i * want.step]!);
-  expectClose(got, want.data, TOL, what);
-  let sum = 0;
-  let abs = 0;
-  for (const v of all) {
-    sum += v;
-    abs += Math.abs(v);
-  }
-  // Whole-tensor summaries catch what the stride skips; the mean may cancel, so it is judged against meanAbs.
-  expect(Math.abs(abs / all.length - want.meanAbs) / want.meanAbs, `${what} mean |x|`).toBeLessThan(TOL);
-  expect(Math.abs(sum / all.length - want.mean) / want.meanAbs, `${what} mean`).toBeLessThan(TOL);
-}
+const expectSampled = (t: Tensor, want: Sampled, what: string) => expectSampledAt(t, want, what, TOL);
 
 function build(c: Config, classifier = true): MobileNetV3 {
   const m = new MobileNetV3({ ...c.options, norm: c.norm, classifier });

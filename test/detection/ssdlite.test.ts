@@ -15,16 +15,10 @@ import type { Detections } from '../../src/models/detectors/detector.ts';
 import { expectClose, expectCloseNormwise } from '../helpers/compare.ts';
 import { deterministicValues, fillDeterministic, signed } from '../helpers/deterministic-weights.ts';
 import { useGpu } from '../helpers/gpu.ts';
+import { expectSampled as expectSampledAt, type Sampled } from '../helpers/sampled.ts';
 
 useGpu();
 
-interface Sampled {
-  shape: number[];
-  step: number;
-  data: number[];
-  mean: number;
-  meanAbs: number;
-}
 interface TrainCase {
   freeze_bn_stats: boolean;
   resized_targets: number[][];
@@ -62,20 +56,7 @@ const FIRST_CONV = 'backbone.features.0.0.0.weight';
  */
 const BATCH_STATS_GRAD_TOL = 3e-2;
 
-async function expectSampled(t: Tensor, want: Sampled, what: string, tol = TOL): Promise<void> {
-  expect(t.shape, `${what} shape`).toEqual(want.shape);
-  const all = await t.toArray();
-  expectClose(want.data.map((_, i) => all[i * want.step]!), want.data, tol, what);
-  let sum = 0;
-  let abs = 0;
-  for (const v of all) {
-    sum += v;
-    abs += Math.abs(v);
-  }
-  // Whole-tensor summaries catch what the stride skips; the mean may cancel, so it is judged against meanAbs.
-  expect(Math.abs(abs / all.length - want.meanAbs) / want.meanAbs, `${what} mean |x|`).toBeLessThan(tol);
-  expect(Math.abs(sum / all.length - want.mean) / want.meanAbs, `${what} mean`).toBeLessThan(tol);
-}
+const expectSampled = (t: Tensor, want: Sampled, what: string, tol = TOL) => expectSampledAt(t, want, what, tol);
 
 /** The fixture's model: deterministic weights, class-1 biases of the classification heads shifted by cls_shift. */
 function parityModel(): SSDLite {

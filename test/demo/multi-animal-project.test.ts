@@ -104,4 +104,23 @@ describe('multi-animal demo project', () => {
     expect(images).toHaveLength(4);
     expect(new Set(images).size).toBe(4);
   });
+
+  it('dlc-gpu demo --multi-animal renders, trains the detector and the pose model, and evaluates with detections', () => {
+    const out = join(tempDir(), 'demo');
+    const r = cli('demo', '--multi-animal', '--out', out, '--frames', '8', '--epochs', '1', '--batch-size', '2');
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(r.stdout).toContain('== dlc-gpu create-dataset --net-type top_down_resnet_18');
+    expect(r.stdout).toContain('training the detector (SSDLite) first');
+    expect(r.stdout).toContain('Top-down model: detections from');
+    expect(r.stdout).toMatch(/Multi-animal demo finished in \d+ s\.\n {2}project: .*\n {2}detector: {8}bbox mAP@50:95 [\d.]+ on the test frames/);
+    const project = readProject(join(out, 'config.yaml'));
+    expect(project.multiAnimal).toBe(true);
+    const evalDir = join(out, 'evaluation-results-pytorch/iteration-0', `${DEMO_MULTI_TASK}${project.date}-trainset80shuffle1`);
+    const plots = readdirSync(evalDir).find((f) => f.startsWith('LabeledImages_'))!;
+    expect(plots).toMatch(/_detector_(best-)?001_snapshot_(best-)?001$/);
+    expect(readdirSync(join(evalDir, plots))).toHaveLength(8);
+    const again = cli('demo', '--multi-animal', '--out', out);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('already exists and is not empty');
+  });
 });

@@ -5,6 +5,7 @@
 // detector's inference transforms) and scores the boxes as DeepLabCut does (COCO bbox mAP/mAR, key metric
 // test.mAP@50:95). Snapshots are snapshot-detector-NNN.pt; rows go to learning_stats_detector.csv. There is
 // no validation loss (DeepLabCut leaves it NaN and does not print it).
+import { resolve } from 'node:path';
 import type { PoseConfig } from '../config/index.ts';
 import { AugmentationPipeline, PoseLoader, toOriginal, type Batch, type BatchItem, type PoseDataset } from '../data/index.ts';
 import '../models/builtin-types.ts';
@@ -138,8 +139,20 @@ export class DetectorTrainingRunner extends TrainingLoop<Detector, Batch, Detect
    */
   protected override prepare(resumed: boolean): void {
     const model = this.model as Detector & { freezeBnStats?: boolean };
+    // train_settings.weight_init.detector_snapshot_path (the pose config's): DeepLabCut's detector starts from that
+    // snapshot's `model` weights (SuperAnimal transfer learning); a resumed run has its own.
+    const fromSnapshot = this.options.config.train_settings.weight_init?.detector_snapshot_path;
+    if (fromSnapshot && !resumed) {
+      const path = resolve(fromSnapshot);
+      try {
+        model.loadStateDict(readSnapshot(path).model, true);
+      } catch (e) {
+        throw new SnapshotError(`train_settings.weight_init.detector_snapshot_path: ${path}: ${(e as Error).message}`);
+      }
+      this.log.info(`Detector weights from ${path} (train_settings.weight_init.detector_snapshot_path)`);
+    }
     const pretrained = (this.config.model as { pretrained?: unknown }).pretrained;
-    if (resumed || typeof pretrained === 'string' || model.freezeBnStats !== true) return;
+    if (resumed || fromSnapshot || typeof pretrained === 'string' || model.freezeBnStats !== true) return;
     model.freezeBnStats = false;
     this.log.info(
       'detector.model.freeze_bn_stats is true, but the detector has no pretrained weights: its BatchNorm statistics are ' +

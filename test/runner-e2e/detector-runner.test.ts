@@ -94,4 +94,21 @@ describe('DetectorTrainingRunner', () => {
     expect(second.result.startEpoch).toBe(1);
     expect([...first.losses, ...second.losses]).toEqual(straight.losses);
   });
+
+  it('starts from train_settings.weight_init.detector_snapshot_path, and names the file when it does not fit', async () => {
+    const { data, trainDir } = open();
+    const source = join(trainDir, readdirSync(trainDir).find((f) => /^snapshot-detector-(best-)?001\.pt$/.test(f))!);
+    const weights = readSnapshot(source).model.get('box')!.data;
+    config.train_settings.weight_init = { dataset: 'superanimal', detector_snapshot_path: source } as never;
+    const logged: string[] = [];
+    const runner = new DetectorTrainingRunner({ config, trainDir: join(trainDir, '..'), train: data.train, test: data.test, epochs: 1, log: { ...quiet, info: (m: string) => logged.push(m) }, handleSignals: false });
+    expect(Array.from(await runner.model.stateDict().then((sd) => sd.get('box')!.data))).toEqual(Array.from(weights));
+    expect(logged.some((m) => m.includes(`Detector weights from ${source}`))).toBe(true);
+    runner.dispose();
+    config.train_settings.weight_init = { dataset: 'superanimal', detector_snapshot_path: join(trainDir, 'no-such.pt') } as never;
+    expect(() => new DetectorTrainingRunner({ config, trainDir: join(trainDir, '..'), train: data.train, test: data.test, epochs: 1, log: quiet, handleSignals: false })).toThrow(
+      /train_settings\.weight_init\.detector_snapshot_path: .*no-such\.pt/,
+    );
+    config.train_settings.weight_init = null as never;
+  });
 });

@@ -21,6 +21,8 @@ export interface ImagePrediction {
   gt: Pose[];
   /** [predicted individuals][K] (x, y, score) in original pixels. */
   pred: Pose[];
+  /** A top-down model's detections (xywh, original pixels), one per predicted individual. */
+  boxes?: number[][];
 }
 
 export interface InferenceResult {

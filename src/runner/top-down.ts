@@ -138,7 +138,8 @@ export async function predictDatasetTopDown(detector: Detector, model: PoseModel
         return v > 0 ? [s.keypoints[j]!, s.keypoints[j + 1]!, v] : [NaN, NaN, v];
       }));
     }
-    out.push({ image: s.relPath, imageId: s.imageId, gt, pred: p!.poses.filter((_, a) => p!.boxScores[a] !== -1) });
+    const found = p!.boxScores.map((score, a) => score !== -1 ? a : -1).filter((a) => a >= 0);
+    out.push({ image: s.relPath, imageId: s.imageId, gt, pred: found.map((a) => p!.poses[a]!), boxes: found.map((a) => p!.boxes[a]!) });
   }
   return out;
 }

@@ -5,6 +5,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { decode } from 'fast-png';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeDemoProject } from '../../src/demo/project.ts';
 import { REPO_ROOT, runCli as cli } from '../project/openfield.ts';
@@ -39,14 +40,24 @@ describe('top-down through the CLI', () => {
     expect(readFileSync(join(train, 'learning_stats_detector.csv'), 'utf8')).toContain('metrics/test.mAP@50:95');
     expect(existsSync(join(train, 'learning_stats.csv'))).toBe(true);
 
-    const withDetector = cli('evaluate', config, '--max-images', '2');
+    const withDetector = cli('evaluate', config, '--max-images', '2', '--plot');
     expect(withDetector.code, withDetector.stderr).toBe(0);
     expect(withDetector.stdout).toMatch(/Top-down model: detections from .*snapshot-detector-(best-)?001\.pt/);
     const results = join(dir, 'project/evaluation-results-pytorch/iteration-0', readdirSync(join(dir, 'project/evaluation-results-pytorch/iteration-0')).find((f) => !f.endsWith('.csv'))!);
     expect(readdirSync(results).some((f) => /^DLC_Resnet18_demomice\w+shuffle1_detector_(best-)?001_snapshot_(best-)?001-results\.csv$/.test(f)), readdirSync(results).join()).toBe(true);
 
-    const gt = cli('evaluate', config, '--max-images', '2', '--gt-boxes');
+    const gt = cli('evaluate', config, '--max-images', '2', '--gt-boxes', '--plot');
     expect(gt.code, gt.stderr).toBe(0);
+    // --plot draws each detection as a red rectangle: the same image has more pure red than when drawn with
+    // ground-truth boxes (a keypoint colour may be red too, so the two plots are compared).
+    const redOf = (withDetector: boolean) => {
+      const dirName = readdirSync(results).find((f) => f.startsWith('LabeledImages_') && f.includes('_detector_') === withDetector)!;
+      const png = decode(readFileSync(join(results, dirName, readdirSync(join(results, dirName)).sort()[0]!)));
+      let red = 0;
+      for (let i = 0; i < png.width * png.height; i++) if (png.data[i * png.channels] === 255 && png.data[i * png.channels + 1] === 0 && png.data[i * png.channels + 2] === 0) red++;
+      return red;
+    };
+    expect(redOf(true)).toBeGreaterThan(redOf(false) + 40);
     expect(gt.stdout).toContain('--gt-boxes, so poses are predicted in crops around the ground-truth boxes');
     expect(readdirSync(results).some((f) => /^DLC_Resnet18_demomice\w+shuffle1_snapshot_(best-)?001-results\.csv$/.test(f))).toBe(true);
 

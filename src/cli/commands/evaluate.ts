@@ -218,7 +218,7 @@ export const evaluateCommand: Command = {
           const path = order.get(p.imageId)?.path ?? p.image.split('/');
           // DeepLabCut's names: <Training|Test>-<video folder>-<image>.
           const name = `${splitOf.get(p)}-${path.length > 1 ? `${path[path.length - 2]}-` : ''}${basename(path[path.length - 1]!).replace(/\.[^.]+$/, '')}.png`;
-          writePng(join(plotDir, name), drawPredictions(readImage(join(project.root, ...path)), p.gt, p.pred, pcutoff));
+          writePng(join(plotDir, name), drawPredictions(readImage(join(project.root, ...path)), p.gt, p.pred, pcutoff, p.boxes));
         }
         process.stdout.write(`Labeled images: ${plotDir}\n`);
       }

@@ -97,4 +97,12 @@ describe('top-down through the CLI', () => {
     expect(r.stderr).toContain('--detector-epochs 0');
     expect(readdirSync(dirname(pose)).filter((f) => f.endsWith('.pt')).sort()).toEqual(before.filter((f) => f.endsWith('.pt')));
   });
+
+  it('detector flags on a bottom-up shuffle are a usage error naming the file', () => {
+    const single = writeDemoProject(join(dir, 'single'), { frames: 6, width: 64, height: 64, seed: 1, trainFraction: 0.67 });
+    expect(cli('create-dataset', single, '--net-type', 'resnet_18').code).toBe(0);
+    const r = cli('train', single, '--detector-epochs', '2');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--detector-epochs is for top-down shuffles, whose pytorch_config\.yaml has a detector block; .*pytorch_config\.yaml has none \(net_type resnet_18\)/);
+  });
 });

@@ -176,6 +176,11 @@ export const trainCommand: Command = {
     if (flags.has('--device')) overrides.push(override('device', flags.get('--device')!));
     for (const s of sets) overrides.push(parseSet(s));
     const file = poseConfigPath(positional[0]!, shuffle);
+    for (const flag of ['--detector-epochs', '--detector-batch-size', '--detector-snapshot']) {
+      if (!flags.has(flag)) continue;
+      const raw = parse(readFileSync(file, 'utf8')) as Record<string, unknown> | null;
+      if (!raw?.detector) throw new CliError(`${flag} is for top-down shuffles, whose pytorch_config.yaml has a detector block; ${file} has none (net_type ${String(raw?.net_type)})`, 2);
+    }
     // Before the config is validated: plugin types and their keys must be registered.
     const plugins = await loadCommandPlugins(file, pluginFlags);
     // Resuming a snapshot trained with model overrides (e.g. --set model.backbone.model_name=resnet18) needs

@@ -54,6 +54,21 @@ function step(title: string): void {
   process.stdout.write(`\n== ${title}\n`);
 }
 
+/** Paths under the working directory are shown relative to it, others in full. */
+function shown(p: string): string {
+  const r = relative(process.cwd(), p);
+  return r && !r.startsWith('..') ? r : p;
+}
+
+/** What evaluate wrote for the shuffle: a value of its results row by column name, and its plots folder. */
+function evaluationResults(project: ReturnType<typeof readProject>, layout: ReturnType<typeof shuffleLayout>) {
+  const evalDir = join(project.root, 'evaluation-results-pytorch', `iteration-${project.iteration}`, layout.name);
+  const results = readdirSync(evalDir).filter((f) => f.endsWith('-results.csv'));
+  const [header, row] = readFileSync(join(evalDir, results[0]!), 'utf8').trim().split('\n').map((l) => l.split(','));
+  const plots = readdirSync(evalDir).find((f) => f.startsWith('LabeledImages_'));
+  return { value: (column: string) => row![header!.indexOf(column)] || 'n/a', plots: plots ? join(evalDir, plots) : null };
+}
+
 export const demoCommand: Command = {
   summary: 'First run: make a synthetic DeepLabCut project, train a small model on it, evaluate and plot',
   usage,
@@ -92,23 +107,16 @@ export const demoCommand: Command = {
     if (code !== 0) return code;
 
     const trainDir = join(layout.modelDir, 'train');
-    const evalDir = join(project.root, 'evaluation-results-pytorch', `iteration-${project.iteration}`, layout.name);
-    const results = readdirSync(evalDir).filter((f) => f.endsWith('-results.csv'));
-    const [header, row] = readFileSync(join(evalDir, results[0]!), 'utf8').trim().split('\n').map((l) => l.split(','));
-    const rmse = (split: string) => row![header!.indexOf(`${split} rmse`)] || 'n/a';
-    const plots = readdirSync(evalDir).find((f) => f.startsWith('LabeledImages_'));
-    // Paths under the working directory are shown relative to it, others in full.
-    const rel = (p: string) => {
-      const r = relative(process.cwd(), p);
-      return r && !r.startsWith('..') ? r : p;
-    };
+    const { value, plots } = evaluationResults(project, layout);
+    const rmse = (split: string) => value(`${split} rmse`);
+    const rel = shown;
     process.stdout.write(
       `\nDemo finished in ${((Date.now() - started) / 1000).toFixed(0)} s.\n` +
         `  project:         ${rel(config)}\n` +
         `  snapshot:        ${rel(chooseSnapshot(trainDir, undefined))}\n` +
         `  learning curve:  ${rel(join(trainDir, 'learning_curve.png'))}\n` +
         `  test RMSE:       ${rmse('test')} px (train ${rmse('train')} px) on ${size}x${size} frames\n` +
-        `  labeled images:  ${plots ? rel(join(evalDir, plots)) : 'none'}\n` +
+        `  labeled images:  ${plots ? rel(plots) : 'none'}\n` +
         `Next: the same commands on a real project, e.g. npx dlc-gpu train ${rel(config)} --epochs 50\n`,
     );
     return 0;
@@ -168,10 +176,7 @@ async function multiAnimalDemo(flags: Map<string, string>): Promise<number> {
   if (code !== 0) return code;
 
   const trainDir = join(layout.modelDir, 'train');
-  const evalDir = join(project.root, 'evaluation-results-pytorch', `iteration-${project.iteration}`, layout.name);
-  const results = readdirSync(evalDir).filter((f) => f.endsWith('-results.csv'));
-  const [header, row] = readFileSync(join(evalDir, results[0]!), 'utf8').trim().split('\n').map((l) => l.split(','));
-  const value = (name: string) => row![header!.indexOf(name)] || 'n/a';
+  const { value, plots } = evaluationResults(project, layout);
   const stats = readFileSync(join(trainDir, 'learning_stats_detector.csv'), 'utf8').trim().split('\n').map((l) => l.split(','));
   const map = Number(stats[stats.length - 1]![stats[0]!.indexOf('metrics/test.mAP@50:95')]);
   // The pose model's own evaluations during training crop around the ground-truth boxes: the gap to the
@@ -179,11 +184,7 @@ async function multiAnimalDemo(flags: Map<string, string>): Promise<number> {
   const poseStats = readFileSync(join(trainDir, 'learning_stats.csv'), 'utf8').trim().split('\n').map((l) => l.split(','));
   const gtRmse = Number(poseStats[poseStats.length - 1]![poseStats[0]!.indexOf('metrics/test.rmse')]);
   const fixed = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : 'n/a');
-  const plots = readdirSync(evalDir).find((f) => f.startsWith('LabeledImages_'));
-  const rel = (p: string) => {
-    const r = relative(process.cwd(), p);
-    return r && !r.startsWith('..') ? r : p;
-  };
+  const rel = shown;
   process.stdout.write(
     `\nMulti-animal demo finished in ${((Date.now() - started) / 1000).toFixed(0)} s.\n` +
       `  project:         ${rel(config)}\n` +
@@ -192,7 +193,7 @@ async function multiAnimalDemo(flags: Map<string, string>): Promise<number> {
       `  test RMSE:       ${value('test rmse')} px, mAP ${value('test mAP')} (train ${value('train rmse')} px) on ${MULTI.width}x${MULTI.height} frames, in crops around the detections\n` +
       `                   ${fixed(gtRmse)} px in crops around the ground-truth boxes (learning_stats.csv): the rest is the detector's, trained\n` +
       `                   from scratch for ${detectorEpochs} epochs (DeepLabCut trains 250 from COCO weights: detector.model.pretrained)\n` +
-      `  labeled images:  ${plots ? rel(join(evalDir, plots)) : 'none'}\n`,
+      `  labeled images:  ${plots ? rel(plots) : 'none'}\n`,
   );
   return 0;
 }

@@ -16,9 +16,12 @@ export interface BatchItem {
   relPath: string;
   /** Original image size as DeepLabCut's original_size (h, w, c). */
   originalSize: [number, number, number];
-  /** Original image pixel -> batch pixel (every geometric step composed). */
+  /** Original image pixel -> batch pixel (every geometric step composed), as the image was warped. */
   matrix: Affine;
-  /** Batch pixel -> original image pixel. */
+  /** Original -> batch coordinates of keypoints and boxes (see SamplePlan.labelMatrix). */
+  labelMatrix: Affine;
+  /** Batch coordinates -> original image coordinates: the inverse of labelMatrix, as DeepLabCut maps predictions
+   * back (x * scale + offset). */
   inverse: Affine;
   flipped: boolean;
 }
@@ -111,7 +114,8 @@ export function collate(samples: readonly PoseSample[], plans: readonly SamplePl
     relPath: s.relPath,
     originalSize: [s.height, s.width, 3],
     matrix: plans[b]!.matrix,
-    inverse: invert(plans[b]!.matrix),
+    labelMatrix: plans[b]!.labelMatrix,
+    inverse: invert(plans[b]!.labelMatrix),
     flipped: plans[b]!.flipped,
   }));
   return {

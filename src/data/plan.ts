@@ -33,8 +33,11 @@ export interface SamplePlan {
   /** Auto-padding border: reflect_101 or a constant. */
   padReflect: boolean;
   padValue: number;
-  /** Original image pixel -> output pixel (padding included). */
+  /** Original image pixel -> output pixel (padding included): the image's map. */
   matrix: Affine;
+  /** Original -> output coordinates of keypoints and boxes: `matrix`, except that resizes scale coordinates as
+   * DeepLabCut's label transforms do (x * s rather than cv2's pixel-centre (x + 0.5) * s - 0.5). */
+  labelMatrix: Affine;
   /** Original image pixel -> inner (pre-padding) pixel: what the warp kernel inverts. */
   innerMatrix: Affine;
   /** Motion blur kernel (ksize x ksize, row-major, correlation), or null. */
@@ -197,6 +200,15 @@ class Labels {
       if (!inside) this.points[i * 3 + 2] = 0;
     }
   }
+  shiftBoxes(dx: number, dy: number): void {
+    for (let b = 0; b < this.corners.length / 4; b++) {
+      if (Number.isNaN(this.corners[b * 4]!)) continue;
+      this.corners[b * 4] += dx;
+      this.corners[b * 4 + 1] += dy;
+      this.corners[b * 4 + 2] += dx;
+      this.corners[b * 4 + 3] += dy;
+    }
+  }
   clipBoxes(w: number, h: number): void {
     for (let b = 0; b < this.corners.length / 4; b++) {
       const c = this.corners;
@@ -229,7 +241,12 @@ function intersect(a: Rect | null, b: Rect): Rect {
 class Draft {
   readonly rng: Rng;
   readonly labels: Labels;
+  /** Original pixel -> current pixel, for the image (cv2 / torchvision resizes map pixel centres). */
   m: Affine = IDENTITY;
+  /** Original -> current coordinates, for keypoints and boxes: as `m`, except that resizes scale coordinates
+   * (x * s), as albumentations' keypoint_scale, KeepAspectRatioResize, top_down_crop and resize_and_random_crop
+   * move labels (and DeepLabCut's postprocessor maps predictions back with x * scale + offset). */
+  lm: Affine = IDENTITY;
   w: number;
   h: number;
   flipped = false;
@@ -244,9 +261,11 @@ class Draft {
     this.w = sample.width;
     this.h = sample.height;
   }
-  step(s: Affine): void {
+  /** One geometric step: `s` for the image, `label` (default `s`) for the keypoints and boxes. */
+  step(s: Affine, label: Affine = s): void {
     this.m = compose(s, this.m);
-    this.labels.move(s);
+    this.lm = compose(label, this.lm);
+    this.labels.move(label);
     if (this.clip) {
       // Only axis-aligned steps follow a clip (top-down crop, collate, padding).
       const [a, b] = apply(s, this.clip[0], this.clip[1]);
@@ -260,7 +279,8 @@ class Draft {
 function geometry(sample: PoseSample, t: Transforms, seed: number): Draft {
   const d = new Draft(sample, seed);
   const { rng, labels } = d;
-  const step = (s: Affine) => d.step(s);
+  const step = (s: Affine, label?: Affine) => d.step(s, label);
+  const scaleBy = (sx: number, sy: number): Affine => [sx, 0, 0, 0, sy, 0];
 
   // 1. resize
   if (t.resize) {
@@ -269,12 +289,13 @@ function geometry(sample: PoseSample, t: Transforms, seed: number): Draft {
       const s = Math.min(th / d.h, tw / d.w);
       const nw = Math.trunc(d.w * s);
       const nh = Math.trunc(d.h * s);
-      step(resizeMap(d.w, d.h, nw, nh));
+      // KeepAspectRatioResize multiplies keypoints by `s` (not by the rounded nw / w).
+      step(resizeMap(d.w, d.h, nw, nh), scaleBy(s, s));
       // PadIfNeeded(top-left, constant 0) to the target size: no shift.
       d.w = Math.max(nw, tw);
       d.h = Math.max(nh, th);
     } else {
-      step(resizeMap(d.w, d.h, tw, th));
+      step(resizeMap(d.w, d.h, tw, th), scaleBy(tw / d.w, th / d.h));
       d.w = tw;
       d.h = th;
     }
@@ -285,7 +306,7 @@ function geometry(sample: PoseSample, t: Transforms, seed: number): Draft {
     if (s !== 1) {
       const nw = Math.round(d.w * s);
       const nh = Math.round(d.h * s);
-      step(resizeMap(d.w, d.h, nw, nh));
+      step(resizeMap(d.w, d.h, nw, nh), scaleBy(s, s));
       d.w = nw;
       d.h = nh;
     }
@@ -295,6 +316,10 @@ function geometry(sample: PoseSample, t: Transforms, seed: number): Draft {
   if (flip && rng.chance(flip.p)) {
     d.flipped = true;
     step([-1, 0, d.w - 1, 0, 1, 0]);
+    // albumentations flips keypoints about the last pixel centre (x -> W - 1 - x, keypoint_hflip) but boxes about
+    // the image edge (x -> W - x, bbox_hflip on normalised coordinates): box corners sit one pixel right of the
+    // keypoints' map, for the detector's targets and the top-down crop box alike.
+    labels.shiftBoxes(1, 0);
     for (const [i, j] of flip.symmetries) {
       if (i * 3 + 2 >= labels.points.length || j * 3 + 2 >= labels.points.length) continue;
       for (let c = 0; c < 3; c++) {
@@ -495,7 +520,10 @@ function topDownCrop(d: Draft, td: TopDownCropConfig): void {
   }
   const k = topDownCropBox(box, d.w, d.h, outW, outH, td.margin ?? 0, td.crop_with_context ?? true);
   d.clip = intersect(d.clip, [k.x1 - 0.5, k.y1 - 0.5, k.x2 - 0.5, k.y2 - 0.5]);
-  d.step(compose(resizeMap(k.cropW, k.cropH, outW, outH), translate(-(k.x1 - k.padLeft), -(k.y1 - k.padTop))));
+  // top_down_crop's offset and scale: x_crop = (x - offset) / scale, scale = (crop size) / (output size).
+  const [ox, oy] = [k.x1 - k.padLeft, k.y1 - k.padTop];
+  const [sx, sy] = [k.cropW / outW, k.cropH / outH];
+  d.step(compose(resizeMap(k.cropW, k.cropH, outW, outH), translate(-ox, -oy)), [1 / sx, 0, -ox / sx, 0, 1 / sy, -oy / sy]);
   d.w = outW;
   d.h = outH;
   // Keypoints out of the crop (x < 0, x > W, ...) become invisible.
@@ -601,7 +629,8 @@ function collateItem(d: Draft, c: CollateConfig, target: CollateTarget): void {
   const ox = offset(tw, w);
   const oy = offset(th, h);
   d.clip = intersect(d.clip, [-0.5, -0.5, ow - 0.5, oh - 0.5]);
-  d.step(compose(translate(-ox, -oy), resizeMap(ow, oh, w, h)));
+  // resize_and_random_crop: x / (ow / w) - offset for keypoints and boxes.
+  d.step(compose(translate(-ox, -oy), resizeMap(ow, oh, w, h)), [w / ow, 0, -ox, 0, h / oh, -oy]);
   d.w = tw;
   d.h = th;
   for (let i = 0; i < labels.count; i++) {
@@ -676,6 +705,7 @@ function finish(d: Draft, t: Transforms): SamplePlan {
   const clip = d.clip;
   if (padX || padY) {
     d.m = compose(translate(padX, padY), d.m);
+    d.lm = compose(translate(padX, padY), d.lm);
     labels.move(translate(padX, padY));
   }
   // After the transform: keypoints out of the output image (x < 0, x > W, ...) become invisible.
@@ -700,6 +730,7 @@ function finish(d: Draft, t: Transforms): SamplePlan {
     padReflect,
     padValue,
     matrix: d.m,
+    labelMatrix: d.lm,
     innerMatrix,
     blur: blur?.kernel ?? null,
     blurSize: blur?.size ?? 0,

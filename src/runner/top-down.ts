@@ -50,8 +50,26 @@ export async function detectBoxes(detector: Detector, pipeline: AugmentationPipe
   return out;
 }
 
+/**
+ * The detector on `frames` (all one size, as a video's) in one call, as DeepLabCut's detector runner takes
+ * detector_batch_size frames at a time: per frame, its first `maxIndividuals` boxes (xywh, frame pixels) and scores.
+ */
+export async function detectBatch(detector: Detector, pipeline: AugmentationPipeline, frames: readonly Frame[], maxIndividuals: number): Promise<FrameBoxes[]> {
+  detector.eval();
+  const batch = pipeline.run(frames.map((f, i) => unlabeledSample(f.path, f.image, 0, 0, i)), frames.map((f) => f.image), frames.map(() => 0));
+  try {
+    const found = await scope(async () => (await detector.detect(detectorImages(batch))).detections);
+    return found.map((d, i) => {
+      const boxes = boxesToOriginal(batch.items[i]!, d).slice(0, maxIndividuals);
+      return { boxes, scores: Array.from(d.scores.slice(0, boxes.length)) };
+    });
+  } finally {
+    batch.dispose();
+  }
+}
+
 /** A crop sample: the frame with one "annotation" whose box is `box` (the top_down_crop transform crops around it). */
-function cropSample(frame: Frame, box: readonly number[], bodyparts: number, uniqueBodyparts: number): PoseSample {
+export function cropSample(frame: Frame, box: readonly number[], bodyparts: number, uniqueBodyparts: number): PoseSample {
   const s = unlabeledSample(frame.path, frame.image, bodyparts, uniqueBodyparts);
   s.boxes = Float32Array.from(box);
   s.annotation = 0;

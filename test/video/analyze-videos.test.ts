@@ -2,7 +2,7 @@
 // the PNGs): the .h5 DeepLabCut writes (read back by h5wasm, and by pandas when present) holds exactly
 // the keypoints `predict` gives on the same frames; the CSV's header rows; _meta.pickle's keys; cropping;
 // a bad video among good ones; existing results kept unless --overwrite.
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
@@ -158,10 +158,11 @@ print(df.shape, str(df.dtypes.unique()[0]), m["Scorer"], m["frame_dimensions"], 
     const good = join(folder, `a-good${SCORER}.h5`);
     expect(existsSync(good)).toBe(true);
     // Nothing half-written: only the good video's results are there.
-    expect(readdirSync(folder).sort()).toEqual(['a-good.avi', `a-good${SCORER}.h5`, `a-good${SCORER}_meta.pickle`, 'b-truncated.avi', 'c-text.mp4', 'notes.txt']);
+    expect(readdirSync(folder).sort()).toEqual(['a-good.avi', `a-good${SCORER}.h5`, `a-good${SCORER}_full.pickle`, `a-good${SCORER}_meta.pickle`, 'b-truncated.avi', 'c-text.mp4', 'notes.txt']);
 
-    // An existing result is kept (DeepLabCut: "already analyzed") unless --overwrite.
+    // An existing result is kept (DeepLabCut: "already analyzed", on finding _full.pickle; the .h5 counts too) unless --overwrite.
     writeFileSync(good, 'kept');
+    rmSync(join(folder, `a-good${SCORER}_full.pickle`));
     const again = cli('analyze-videos', project.config, join(folder, 'a-good.avi'));
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toContain('already analyzed');
@@ -197,6 +198,7 @@ print(df.shape, str(df.dtypes.unique()[0]), m["Scorer"], m["frame_dimensions"], 
     expect(bad.stderr).toContain('--cropping must be four whole numbers x1,x2,y1,y2');
     const td = cli('analyze-videos', project.config, clip, '--detector-snapshot', 'x.pt');
     expect(td.code).toBe(2);
+    expect(td.stderr).toContain('--detector-snapshot is for top-down models;');
     const shuffle = cli('analyze-videos', project.config, clip, '--shuffle', '9');
     expect(shuffle.code).toBe(1);
     expect(shuffle.stderr).toMatch(/trainset95shuffle9\/train\/pytorch_config\.yaml does not exist/);

@@ -1,10 +1,12 @@
-// `dlc-gpu analyze-videos`: DeepLabCut's analyze_videos for bottom-up single-animal models. Each video is
-// decoded by ffmpeg (raw RGB over a pipe), run through the shuffle's snapshot on the GPU with decoding
-// overlapped, and written as DeepLabCut names and writes it: <video><scorer>.h5, optionally .csv, and
-// _meta.pickle, beside the video or in --destfolder. A video that cannot be read fails with its name and
+// `dlc-gpu analyze-videos`: DeepLabCut's analyze_videos for bottom-up single-animal models and top-down
+// (single- or multi-animal) models. Each video is decoded by ffmpeg (raw RGB over a pipe), run through the
+// shuffle's snapshot (and, top-down, its detector snapshot) on the GPU with decoding overlapped, and written
+// as DeepLabCut names and writes it: <video><scorer>.h5, optionally .csv, _meta.pickle, _full.pickle and,
+// multi-animal, _assemblies.pickle, beside the video or in --destfolder. DeepLabCut then tracks
+// multi-animal results (tracklets, _el.h5); dlc-gpu does not, and says so. A video that cannot be read fails with its name and
 // the reason while the others are still analysed; the exit code is then 1, with the failures listed.
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { extname, join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, extname, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { AugmentationPipeline } from '../../data/index.ts';
 import { GpuError } from '../../gpu/engine.ts';
@@ -15,12 +17,14 @@ import { dlcScorer } from '../../runner/scorer.ts';
 import { listSnapshots } from '../../runner/snapshots.ts';
 import { probeVideo, requireFfmpeg, VideoError } from '../../video/ffmpeg.ts';
 import type { Crop } from '../../video/frame-reader.ts';
+import type { TopDownAnalysis } from '../../video/analyze.ts';
+import { fullMetadata } from '../../video/full-pickle.ts';
 import { SUPPORTED_VIDEOS, videoOutputs } from '../../video/outputs.ts';
 import { CliError } from '../cli-error.ts';
 import { snapshotConfig } from '../overrides.ts';
 import { loadCommandPlugins } from '../plugins.ts';
 import type { Command } from '../command.ts';
-import { chooseSnapshot } from './evaluate.ts';
+import { chooseDetectorSnapshot, chooseSnapshot } from './evaluate.ts';
 import { intFlag, isProjectConfig, parseArgs, userError } from './train.ts';
 
 const usage = `Usage: dlc-gpu analyze-videos <project>/config.yaml <video | folder> [more videos or folders] [options]
@@ -29,7 +33,10 @@ const usage = `Usage: dlc-gpu analyze-videos <project>/config.yaml <video | fold
   --snapshot S            best | last | PATH to a .pt (default: config.yaml's snapshotindex; -1 = the best
                           snapshot if there is one, else the last)
   --videotype EXT         in folders, analyse files with this extension (default: ${SUPPORTED_VIDEOS.join(', ')})
-  --batch-size B          frames per batch (default: config.yaml's batch_size)
+  --batch-size B          frames per batch; top-down: crops per pose batch (default: config.yaml's batch_size)
+  --detector-snapshot S   top-down models: best | last | PATH to a snapshot-detector-*.pt (default: config.yaml's
+                          detector_snapshotindex; -1 = the best detector snapshot if there is one, else the last)
+  --detector-batch-size B top-down models: frames per detector call (default: config.yaml's detector_batch_size, 1)
   --cropping x1,x2,y1,y2  analyse frame[y1:y2, x1:x2] (default: config.yaml's x1..y2 when cropping: true);
                           keypoints stay in cropped coordinates, as DeepLabCut's
   --frames N              analyse only the first N frames of each video
@@ -38,13 +45,16 @@ const usage = `Usage: dlc-gpu analyze-videos <project>/config.yaml <video | fold
   --overwrite             analyse again videos that already have a .h5 (default: skip them)
   --device D              auto | cpu | cuda | mps | gpu
   --plugin PATH           load a plugin module (repeatable; also the model config's plugins: list)
-Writes <video><scorer>.h5 (pandas DataFrame under key df_with_missing: columns scorer / bodyparts /
-coords x, y, likelihood; one row per frame) and <video><scorer>_meta.pickle, with the scorer
-DLC_<Net>_<Task><date>shuffle<N>_snapshot_<uid>. Bottom-up single-animal models only for now.
+Writes <video><scorer>.h5 (pandas DataFrame under key df_with_missing: columns scorer / [individuals] /
+bodyparts / coords x, y, likelihood; one row per frame; top-down individuals past the detections are -1, as
+DeepLabCut writes them), <video><scorer>_meta.pickle and _full.pickle (with a top-down model's boxes), and for
+multi-animal projects _assemblies.pickle, with the scorer DLC_<Net>_<Task><date>shuffle<N>_snapshot_<uid>
+(top-down: ..._detector_<uid>_snapshot_<uid>). Models: bottom-up single-animal, top-down. DeepLabCut's tracking
+step after a multi-animal analysis (tracklets, _el.h5) is not run.
 Exit codes: 0 all videos analysed (or already were), 1 some failed (listed at the end), 2 bad usage,
 130 interrupted (Ctrl-C, SIGTERM: the partial files of the video in progress are removed).`;
 
-const VALUE_FLAGS = ['--shuffle', '--trainingsetindex', '--snapshot', '--detector-snapshot', '--videotype', '--batch-size', '--cropping', '--frames', '--destfolder', '--device', '--plugin'];
+const VALUE_FLAGS = ['--shuffle', '--trainingsetindex', '--snapshot', '--detector-snapshot', '--detector-batch-size', '--videotype', '--batch-size', '--cropping', '--frames', '--destfolder', '--device', '--plugin'];
 const BOOL_FLAGS = ['--save-as-csv', '--overwrite'];
 
 /** Files given, and in folders given those with the video type (DeepLabCut's list_videos_in_folder), skipping labeled videos. */
@@ -92,6 +102,30 @@ export function snapshotFor(trainDir: string, flag: string | undefined, project:
   return chooseSnapshot(trainDir, undefined);
 }
 
+/** --detector-snapshot, else config.yaml's detector_snapshotindex (-1: the best detector snapshot, else the last). */
+export function detectorSnapshotFor(trainDir: string, flag: string | undefined, project: Project): string {
+  let chosen: string | null;
+  const index = (project.raw as Record<string, unknown>).detector_snapshotindex;
+  if (flag === undefined && typeof index === 'number' && Number.isInteger(index) && index !== -1) {
+    const all = listSnapshots(trainDir, 'snapshot-detector');
+    chosen = (index < 0 ? all[all.length + index] : all[index])?.path ?? null;
+    if (!chosen) throw new CliError(`${project.configPath}: detector_snapshotindex ${index} but ${trainDir} has ${all.length} detector snapshot(s)`, 1);
+  } else chosen = chooseDetectorSnapshot(trainDir, flag);
+  // DeepLabCut refuses too: a top-down model cannot analyse a video without a detector.
+  if (!chosen) throw new CliError(`${trainDir}: no snapshot-detector-*.pt: a top-down model needs its detector to analyse videos (train it with 'dlc-gpu train', or pass --detector-snapshot)`, 1);
+  return chosen;
+}
+
+/** The shuffle's test/pose_cfg.yaml (what _full.pickle's metadata copies), or null when it is missing or unreadable. */
+function readPoseCfg(path: string): Record<string, unknown> | null {
+  try {
+    const v = parse(readFileSync(path, 'utf8')) as unknown;
+    return v && typeof v === 'object' ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
 export const analyzeVideosCommand: Command = {
   summary: "Analyse videos with a trained snapshot (DeepLabCut's .h5 / .csv / _meta.pickle per video)",
   usage,
@@ -105,7 +139,7 @@ export const analyzeVideosCommand: Command = {
     const setIndex = intFlag(flags, '--trainingsetindex', 0) ?? 0;
     const batchFlag = intFlag(flags, '--batch-size', 1);
     const maxFrames = intFlag(flags, '--frames', 1);
-    if (flags.has('--detector-snapshot')) throw new CliError('--detector-snapshot is for top-down models, which analyze-videos does not support yet', 2);
+    const detectorBatchFlag = intFlag(flags, '--detector-batch-size', 1);
     let project: Project;
     try {
       project = readProject(configPath);
@@ -133,17 +167,26 @@ export const analyzeVideosCommand: Command = {
       const trained = snapshotConfig(layout.poseConfig, snapshot);
       if (trained.applied.length) process.stdout.write(`Using the overrides ${snapshot} was trained with: ${trained.applied.join(', ')}\n`);
       const cfg = trained.config;
-      if (cfg.method === 'td') throw new CliError(`${layout.poseConfig}: top-down models are not supported by analyze-videos yet (bottom-up only)`, 1);
-      if (cfg.metadata.individuals.length > 1 || cfg.metadata.unique_bodyparts.length > 0)
-        throw new CliError(`${layout.poseConfig}: multi-animal models (individuals, unique bodyparts) are not supported by analyze-videos yet`, 1);
-      const batchSize = batchFlag ?? (typeof (project.raw as Record<string, unknown>).batch_size === 'number' ? ((project.raw as Record<string, unknown>).batch_size as number) : 1);
+      const topDown = cfg.method === 'td';
+      for (const flag of ['--detector-snapshot', '--detector-batch-size'])
+        if (!topDown && flags.has(flag)) throw new CliError(`${flag} is for top-down models; ${layout.poseConfig} is a bottom-up model`, 2);
+      if (!topDown && (cfg.metadata.individuals.length > 1 || cfg.metadata.unique_bodyparts.length > 0))
+        throw new CliError(`${layout.poseConfig}: multi-animal bottom-up models (individuals, unique bodyparts) are not supported by analyze-videos`, 1);
+      if (topDown && !cfg.detector) throw new CliError(`${layout.poseConfig}: a top-down model needs a detector block to analyse videos`, 1);
+      const raw = project.raw as Record<string, unknown>;
+      const batchSize = batchFlag ?? (typeof raw.batch_size === 'number' ? (raw.batch_size as number) : 1);
       if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new CliError(`${configPath}: batch_size must be a whole number >= 1`, 1);
-      const scorer = dlcScorer(cfg.net_type ?? 'model', snapshot, cfg.runner.snapshot_prefix ?? 'snapshot');
-      // Videos already analysed are skipped before the GPU and the model are set up (DeepLabCut's check).
+      const detectorBatchSize = detectorBatchFlag ?? (typeof raw.detector_batch_size === 'number' ? (raw.detector_batch_size as number) : 1);
+      if (!(Number.isInteger(detectorBatchSize) && detectorBatchSize >= 1)) throw new CliError(`${configPath}: detector_batch_size must be a whole number >= 1`, 1);
+      const detectorSnapshot = topDown ? detectorSnapshotFor(trainDir, flags.get('--detector-snapshot'), project) : undefined;
+      const scorer = dlcScorer(cfg.net_type ?? 'model', snapshot, cfg.runner.snapshot_prefix ?? 'snapshot', detectorSnapshot);
+      // Videos already analysed are skipped before the GPU and the model are set up (DeepLabCut checks
+      // _full.pickle; the .h5 counts too).
       const todo = videos.filter((video) => {
-        const h5 = videoOutputs(video, scorer, destfolder).h5;
-        if (flags.has('--overwrite') || !existsSync(h5)) return true;
-        process.stdout.write(`Video ${video} already analyzed at ${h5} (--overwrite to analyse it again)\n`);
+        const out = videoOutputs(video, scorer, destfolder);
+        const found = [out.full, out.h5].find((p) => existsSync(p));
+        if (flags.has('--overwrite') || !found) return true;
+        process.stdout.write(`Video ${video} already analyzed at ${found} (--overwrite to analyse it again)\n`);
         return false;
       });
       if (!todo.length) return 0;
@@ -160,11 +203,20 @@ export const analyzeVideosCommand: Command = {
           process.exit(130);
         });
       }
-      process.stdout.write(`Analyzing videos with ${snapshot}\nScorer: ${scorer}\n`);
+      process.stdout.write(`Analyzing videos with ${snapshot}\n${detectorSnapshot ? `  -> Using detector ${detectorSnapshot} (detector batch size ${detectorBatchSize})\n` : ''}Scorer: ${scorer}\n`);
       const { model } = loadPoseModel(cfg, snapshot);
+      let detector: { dispose(): void } | null = null;
       try {
         const pipeline = new AugmentationPipeline(cfg.data.inference);
+        let analysis: TopDownAnalysis | undefined;
+        if (detectorSnapshot) {
+          const { loadDetector } = await import('../../runner/detector-train.ts');
+          const d = loadDetector(cfg, detectorSnapshot);
+          detector = d;
+          analysis = { detector: d, pipeline: new AugmentationPipeline(cfg.detector!.data.inference ?? { normalize_images: true }), batchSize: detectorBatchSize };
+        }
         const pytorchConfig = parse(trained.text);
+        const fullMeta = fullMetadata(readPoseCfg(layout.testPoseCfg), cfg.metadata.bodyparts);
         if (destfolder) mkdirSync(destfolder, { recursive: true });
         for (const video of todo) {
           const outputs = videoOutputs(video, scorer, destfolder);
@@ -174,6 +226,9 @@ export const analyzeVideosCommand: Command = {
             const r = await analyzeVideo(info, outputs, {
               model,
               pipeline,
+              topDown: analysis,
+              multiAnimal: project.multiAnimal,
+              fullMetadata: fullMeta,
               scorer,
               bodyparts: cfg.metadata.bodyparts,
               batchSize,
@@ -184,6 +239,11 @@ export const analyzeVideosCommand: Command = {
             });
             if (r.warning) process.stderr.write(`warning: ${r.warning}\n`);
             process.stdout.write(`${r.frames} frames in ${r.seconds.toFixed(1)} s (${(r.frames / r.seconds).toFixed(1)} frames/s): ${outputs.h5}\n`);
+            if (project.multiAnimal) {
+              process.stdout.write(
+                `Tracking not run: DeepLabCut would now link these detections into tracks (convert_detections2tracklets, stitch_tracklets -> ${outputs.prefix}_el.h5); dlc-gpu wrote the untracked ${basename(outputs.h5)}, ${basename(outputs.full)}, ${basename(outputs.assemblies)} and ${basename(outputs.meta)}\n`,
+              );
+            }
           } catch (err) {
             if (!(err instanceof VideoError || err instanceof Hdf5Error)) throw err;
             failures.push(err.message);
@@ -192,10 +252,11 @@ export const analyzeVideosCommand: Command = {
         }
       } finally {
         model.dispose();
+        detector?.dispose();
       }
     } catch (err) {
       if (err instanceof GpuError && err.kind !== 'other') {
-        throw new CliError(`${err.message}.\nThe model and a batch of frames do not fit this device: lower --batch-size (or config.yaml's batch_size), or analyse a smaller region with --cropping.`, 1);
+        throw new CliError(`${err.message}.\nThe model and a batch of frames do not fit this device: lower --batch-size (or config.yaml's batch_size; top-down models also --detector-batch-size), or analyse a smaller region with --cropping.`, 1);
       }
       userError(err);
     }

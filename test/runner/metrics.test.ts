@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   computeMetrics, computeOksMetrics, computeRmse, linspace, objectKeypointSimilarity, OKS_THRESHOLDS, pairwiseSum, RECALL_THRESHOLDS,
-  subsetKeypoints, toDlcResults, type PoseSet,
+  subsetKeypoints, toDlcResults, type PoseMetrics, type PoseSet,
 } from '../../src/runner/metrics/index.ts';
 
 type Images = Map<string, number[][][]>;
@@ -205,6 +205,9 @@ interface MetricCase {
   unique_gt: Record<string, (number | null)[][][]> | null;
   unique_pred: Record<string, (number | null)[][][]> | null;
   expected: { rmse: number | null; rmse_pcutoff: number | null; mAP: number; mAR: number; keypoints: Record<string, (number | null)[]> };
+  /** DeepLabCut 3.0.1's own compute_metrics on the case (scripts/fixtures/check_metrics_with_deeplabcut.py); its
+   * multi-animal results carry no per-keypoint lists. */
+  deeplabcut: { rmse: number | null; rmse_pcutoff: number | null; mAP: number; mAR: number; keypoints?: Record<string, (number | null)[]> };
 }
 const fixture = JSON.parse(readFileSync(new URL('../fixtures/runner/metrics.json', import.meta.url), 'utf8')) as {
   oks_thresholds: number[];
@@ -240,6 +243,11 @@ describe('against DeepLabCut 3.0.1 metrics recomputed with numpy (fixtures/runne
       expectSame(m.rmse_pcutoff, k.expected.rmse_pcutoff, 'rmse_pcutoff');
       expectSame(m.mAP, k.expected.mAP, 'mAP');
       expectSame(m.mAR, k.expected.mAR, 'mAR');
+      // DeepLabCut's own code, run on the same case.
+      for (const key of ['rmse', 'rmse_pcutoff', 'mAP', 'mAR'] as const) expectSame(m[key], k.deeplabcut[key], `DeepLabCut ${key}`);
+      for (const [key, exp] of Object.entries(k.deeplabcut.keypoints ?? {})) {
+        m.keypoints[key as keyof PoseMetrics['keypoints']].forEach((v, i) => expectSame(v, exp[i] ?? null, `DeepLabCut keypoints.${key}[${i}]`));
+      }
       for (const key of ['rmse', 'rmse_pcutoff', 'unique_rmse', 'unique_rmse_pcutoff'] as const) {
         const exp = k.expected.keypoints[key]!;
         expect(m.keypoints[key].length, key).toBe(exp.length);

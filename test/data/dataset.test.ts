@@ -22,6 +22,24 @@ describe('keypoint visibility and boxes (DLCLoader rules)', () => {
     expect(two.map((k) => bboxFromKeypoints(k, 0, 3, 10, 10, 2))).toEqual([[0, 0, 10, 7], [0, 1, 9, 9]]);
     expect(bboxFromKeypoints([1, 1, 0, 2, 2, 0], 0, 2, 10, 10, 5)).toEqual([0, 0, 0, 0]);
   });
+
+  // DeepLabCut 3.0.1's own golden vectors (tests/pose_estimation_pytorch/data/test_utils.py, test_bbox_from_keypoints):
+  // [keypoints per individual, expected xywh per individual, image width, image height, margin].
+  const golden: [number[][][], number[][], number, number, number][] = [
+    [[[[0, 0, 2], [10, 5, 2]]], [[0, 0, 10, 5]], 1024, 1024, 0],
+    [[[[-1, -1, 2], [3, 4, 2]]], [[0, 0, 3, 4]], 1024, 1024, 0],
+    [[[[0, 0, 2], [10, 5, 2]]], [[0, 0, 5, 3]], 5, 3, 0],
+    [[[[0, 0, 2], [10, 5, 2]]], [[0, 0, 5, 3]], 5, 3, 10],
+    [[[[4, 1, 2], [10, 5, 2], [3, 12, 0]], [[7, 3, 2], [2, 0, -1], [1, 12, 2]]], [[4, 1, 6, 4], [1, 3, 6, 9]], 1024, 1024, 0],
+    [[[[4, 1, 2], [10, 5, 2], [3, 12, 0]], [[7, 3, 2], [2, 0, -1], [1, 12, 2]]], [[2, 0, 10, 7], [0, 1, 9, 13]], 1024, 1024, 2],
+    [[[[4, 1, 2], [10, 5, 2], [3, 12, 0]], [[7, 3, 2], [2, 0, -1], [1, 12, 2]]], [[2, 0, 8, 7], [0, 1, 9, 9]], 10, 10, 2],
+    [[[[4, 1, 2], [10, 5, 2], [3, 12, 0]], [[7, 3, 0], [2, 0, -1], [1, 12, 0]]], [[2, 0, 8, 7], [0, 0, 0, 0]], 10, 10, 2],
+  ];
+  golden.forEach(([individuals, expected, w, h, margin], i) => {
+    it(`bbox_from_keypoints equals DeepLabCut's golden case ${i + 1}`, () => {
+      expect(individuals.map((kps) => bboxFromKeypoints(kps.flat(), 0, kps.length, w, h, margin))).toEqual(expected);
+    });
+  });
 });
 
 describe('PoseDataset', () => {

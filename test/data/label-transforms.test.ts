@@ -86,6 +86,11 @@ describe('resizes scale label coordinates (x * s), as DeepLabCut does', () => {
           if (ex < 0 || ey < 0 || ex >= batch.width || ey >= batch.height) expectClose(xy(kp, k), [-1, -1], `item ${b} keypoint ${k} removed`);
           else expectClose(xy(kp, k), [ex, ey], `item ${b} keypoint ${k}`);
         });
+        // Boxes: (box / scale) - offset, then _compute_crop_bounds clips the corners to the batch image.
+        const c = (v: number, hi: number) => Math.min(Math.max(v, 0), hi);
+        const [x0, y0] = [c(30 * sx - ox, batch.width), c(20 * sy - oy, batch.height)];
+        const [x1, y1] = [c(130 * sx - ox, batch.width), c(100 * sy - oy, batch.height)];
+        expectClose([...batch.boxes.subarray(b * 4, b * 4 + 4)], [x0, y0, x1 - x0, y1 - y0], `item ${b} box`);
       });
     } finally {
       batch.dispose();

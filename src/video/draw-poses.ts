@@ -42,3 +42,32 @@ export function drawPoses(img: RgbImage, row: ArrayLike<number>, style: DrawStyl
   }
   for (let k = 0; k < K; k++) if (ok(k)) disk(img, row[3 * k]! + dx, row[3 * k + 1]! + dy, style.dotsize, style.colors[k]!);
 }
+
+/** numpy's round: half to even. */
+const roundHalfEven = (v: number) => {
+  const r = Math.round(v);
+  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+};
+
+/**
+ * DeepLabCut's bounding boxes (fast mode): skimage's rectangle_perimeter(start=(y, x), extent=(h, w)), the
+ * pixels just around the box (rows round(y) - 1 and round(y + h), columns round(x) - 1 and round(x + w)),
+ * in `color`, for each box whose score is not below `cutoff`; pixels outside the frame are dropped
+ * (set_color). (dx, dy) shifts cropped-analysis coordinates, as the keypoints.
+ */
+export function drawBoxes(img: RgbImage, boxes: ArrayLike<number>, scores: ArrayLike<number>, cutoff: number, color: Rgb, dx = 0, dy = 0): void {
+  const set = (x: number, y: number) => {
+    if (x >= 0 && y >= 0 && x < img.width && y < img.height) img.data.set(color, (y * img.width + x) * 3);
+  };
+  for (let i = 0; i < scores.length; i++) {
+    if (scores[i]! < cutoff) continue;
+    // float32 arithmetic, as on DeepLabCut's float32 boxes
+    const x = Math.fround(boxes[4 * i]! + dx);
+    const y = Math.fround(boxes[4 * i + 1]! + dy);
+    const [x0, y0] = [roundHalfEven(x) - 1, roundHalfEven(y) - 1];
+    const [x1, y1] = [roundHalfEven(Math.fround(x + boxes[4 * i + 2]!)), roundHalfEven(Math.fround(y + boxes[4 * i + 3]!))];
+    if (!(Number.isFinite(x0) && Number.isFinite(y0) && Number.isFinite(x1) && Number.isFinite(y1))) continue;
+    for (let c = Math.max(x0, 0); c <= Math.min(x1, img.width - 1); c++) set(c, y0), set(c, y1);
+    for (let r = Math.max(y0, 0); r <= Math.min(y1, img.height - 1); r++) set(x0, r), set(x1, r);
+  }
+}

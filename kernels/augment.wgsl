@@ -11,8 +11,10 @@
 //   0 srcOffset (words), 1 srcW, 2 srcH, 3 innerW, 4 innerH, 5 padX, 6 padY, 7 flags (1 reflect padding),
 //   8..13 inverse matrix (f32), 14 grayAlpha, 15 noiseSigma, 16 noiseSeed, 17 blurSize, 18 holes, 19 padValue,
 //   20..59 holes (x1, y1, x2, y2 as i32), 60..108 blur kernel (f32, blurSize^2), 109 flags (1 equalize: see
-//   augment_eq.wgsl, 2 clip), 112..115 clip window (f32 x0, y0, x1, y1): with flag 2, inner pixels whose centre is
-//   outside [x0, x1) x [y0, y1) are 0 (the zero padding of a top-down or collate crop).
+//   augment_eq.wgsl, 2 clip, 4 zero padding), 112..115 clip window (f32 x0, y0, x1, y1): with flag 2, inner pixels
+//   whose centre is outside [x0, x1) x [y0, y1) are 0 (the zero padding of a top-down or collate crop): black
+//   before the photometric steps, or with flag 4 exactly 0 in the output (DeepLabCut's training crops pad the
+//   normalised image).
 struct Params { outW: u32, outH: u32, B: u32, mode: u32, mean: vec4<f32>, stdev: vec4<f32> }
 @group(0) @binding(0) var<uniform> P: Params;
 
@@ -144,6 +146,18 @@ fn photometric(@builtin(global_invocation_id) g: vec3<u32>) {
     }
     ix = reflect101(ix, iw);
     iy = reflect101(iy, ih);
+  }
+  if ((R[r + 109u] & 4u) != 0u) {
+    let fx = f32(ix);
+    let fy = f32(iy);
+    if (fx < bitcast<f32>(R[r + 112u]) || fy < bitcast<f32>(R[r + 113u]) || fx >= bitcast<f32>(R[r + 114u]) || fy >= bitcast<f32>(R[r + 115u])) {
+      let plane = P.outW * P.outH;
+      let i = b * 3u * plane + g.y * P.outW + g.x;
+      Out[i] = 0.0;
+      Out[i + plane] = 0.0;
+      Out[i + 2u * plane] = 0.0;
+      return;
+    }
   }
   var v: vec3<f32>;
   let ks = i32(R[r + 17u]);

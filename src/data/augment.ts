@@ -19,6 +19,12 @@ export interface PixelOptions {
   normalize: boolean;
   /** v / 255 (after normalisation when both are set, as DeepLabCut's pipeline order does). */
   scaleToUnit: boolean;
+  /**
+   * What the padding of a top-down or collate crop (outside SamplePlan.clip) holds: 'black' (0 before
+   * normalisation: DeepLabCut's inference crops, taken before Normalize) or 'zero' (0 in the output: DeepLabCut's
+   * training crops and collate, taken from the normalised image). Default 'black'.
+   */
+  cropPadding?: 'black' | 'zero';
 }
 
 const warpKernel = () => kernel('augment', 'warp');
@@ -27,7 +33,7 @@ const histogramKernel = () => kernel('augment_eq', 'histogram');
 const lutKernel = () => kernel('augment_eq', 'lut');
 const equalizeKernel = () => kernel('augment_eq', 'apply');
 
-function records(images: readonly RgbImage[], plans: readonly SamplePlan[]): { words: Uint32Array; source: Uint32Array } {
+function records(images: readonly RgbImage[], plans: readonly SamplePlan[], zeroPadding: boolean): { words: Uint32Array; source: Uint32Array } {
   const rec = new ArrayBuffer(plans.length * RECORD_WORDS * 4);
   const u = new Uint32Array(rec);
   const f = new Float32Array(rec);
@@ -65,7 +71,7 @@ function records(images: readonly RgbImage[], plans: readonly SamplePlan[]): { w
       if (p.blurSize > MAX_BLUR) throw new Error(`motion blur kernels are at most ${MAX_BLUR}x${MAX_BLUR}`);
       f.set(p.blur, r + 60);
     }
-    u[r + 109] = (p.equalize ? 1 : 0) | (p.clip ? 2 : 0);
+    u[r + 109] = (p.equalize ? 1 : 0) | (p.clip ? 2 : 0) | (p.clip && zeroPadding ? 4 : 0);
     if (p.clip) f.set(p.clip, r + 112);
   });
   return { words: u, source };
@@ -92,7 +98,7 @@ export function augmentBatch(images: readonly RgbImage[], plans: readonly Sample
   });
   const B = plans.length;
   const e = engine();
-  const { words, source } = records(images, plans);
+  const { words, source } = records(images, plans, pixels.cropPadding === 'zero');
   // Raw words travel in float tensors' storage: the kernels read them as u32.
   const rec = Tensor.empty([words.length]);
   const src = Tensor.empty([source.length]);

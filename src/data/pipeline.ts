@@ -53,8 +53,23 @@ export function toOriginal(item: BatchItem, x: number, y: number): [number, numb
   return apply(item.inverse, x, y);
 }
 
+export interface PipelineOptions {
+  /**
+   * The padding of top-down and collate crops: 'zero' for training pipelines (DeepLabCut's PoseDataset crops and
+   * collates the normalised image, so its padding is 0 after normalisation), 'black' (default) for inference
+   * (DeepLabCut's TopDownCrop runs before normalisation).
+   */
+  cropPadding?: 'black' | 'zero';
+}
+
+/** The options of a training pipeline (data.train, detector.data.train): DeepLabCut's dataset crops after Normalize. */
+export const TRAINING: PipelineOptions = { cropPadding: 'zero' };
+
 export class AugmentationPipeline {
-  constructor(readonly transforms: Transforms) {
+  constructor(
+    readonly transforms: Transforms,
+    readonly options: PipelineOptions = {},
+  ) {
     const missing = unsupportedTransforms(transforms);
     if (missing.length) {
       throw new Error(`data transforms not supported yet by dlc-gpu's augmentation: ${missing.join(', ')} (remove them from the config)`);
@@ -85,6 +100,7 @@ export class AugmentationPipeline {
     const tensor = augmentBatch(images, plans, {
       normalize: this.transforms.normalize_images !== false,
       scaleToUnit: this.transforms.scale_to_unit_range === true,
+      cropPadding: this.options.cropPadding ?? 'black',
     });
     return collate(samples, plans, tensor);
   }

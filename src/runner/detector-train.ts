@@ -7,7 +7,7 @@
 // no validation loss (DeepLabCut leaves it NaN and does not print it).
 import { resolve } from 'node:path';
 import type { PoseConfig } from '../config/index.ts';
-import { AugmentationPipeline, PoseLoader, toOriginal, type Batch, type BatchItem, type PoseDataset } from '../data/index.ts';
+import { AugmentationPipeline, PoseLoader, toOriginal, TRAINING, type Batch, type BatchItem, type PoseDataset } from '../data/index.ts';
 import '../models/builtin-types.ts';
 // The built-in detectors (SSDLite) register on import; Node-only (a weights file may be read), as this runner is.
 import '../models/detectors/index.ts';
@@ -162,7 +162,7 @@ export class DetectorTrainingRunner extends TrainingLoop<Detector, Batch, Detect
 
   protected batches(): BatchSource<Batch> {
     const block = this.config;
-    return new PoseLoader(this.options.train, new AugmentationPipeline(block.data.train), {
+    return new PoseLoader(this.options.train, new AugmentationPipeline(block.data.train, TRAINING), {
       batchSize: this.batchSize,
       seed: block.train_settings.seed,
       workers: block.train_settings.dataloader_workers,

@@ -4,7 +4,7 @@
 // rmse_pcutoff / mAP / mAR decide the best snapshot. Rows go to learning_stats.csv, learning_curve.png.
 import { resolve } from 'node:path';
 import type { PoseConfig } from '../config/index.ts';
-import { AugmentationPipeline, PoseLoader, type Batch, type PoseDataset } from '../data/index.ts';
+import { AugmentationPipeline, PoseLoader, TRAINING, type Batch, type PoseDataset } from '../data/index.ts';
 import { loadPretrained, PretrainedError, pretrainedHowTo } from '../models/backbones/pretrained.ts';
 import { PoseModel } from '../models/pose-model.ts';
 import { manualSeed } from '../ops/creation.ts';
@@ -81,7 +81,7 @@ export class PoseTrainingRunner extends TrainingLoop<PoseModel, Batch, PoseConfi
 
   protected batches(): BatchSource<Batch> {
     const cfg = this.config;
-    return new PoseLoader(this.options.train, new AugmentationPipeline(cfg.data.train), {
+    return new PoseLoader(this.options.train, new AugmentationPipeline(cfg.data.train, TRAINING), {
       batchSize: this.batchSize,
       seed: cfg.train_settings.seed,
       workers: cfg.train_settings.dataloader_workers,
@@ -115,7 +115,7 @@ export class PoseTrainingRunner extends TrainingLoop<PoseModel, Batch, PoseConfi
   protected override async imagesToLog(epoch: number): Promise<LoggedImage[]> {
     const interval = (this.config.logger as { image_log_interval?: number | null } | undefined)?.image_log_interval;
     if (!this.wandb?.enabled || !interval || epoch % interval !== 0) return [];
-    const train = new AugmentationPipeline(this.config.data.train);
+    const train = new AugmentationPipeline(this.config.data.train, TRAINING);
     const seed = this.config.train_settings.seed + epoch;
     return [...(await poseImages(this.model, this.options.train, train, 'train-0', seed)), ...(await poseImages(this.model, this.options.test, this.inference, 'test-0', seed))];
   }

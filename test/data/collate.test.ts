@@ -3,7 +3,7 @@
 import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
 import { TransformsSchema } from '../../src/config/index.ts';
-import { AugmentationPipeline, Rng, toOriginal, type PoseSample } from '../../src/data/index.ts';
+import { AugmentationPipeline, Rng, toOriginal, TRAINING, type PoseSample } from '../../src/data/index.ts';
 import { collateResize, collateTarget, pyRound } from '../../src/data/plan.ts';
 import type { RgbImage } from '../../src/io/image.ts';
 import { useGpu } from '../helpers/gpu.ts';
@@ -158,6 +158,27 @@ describe('collated batches', () => {
         }
     }
     expect(sawPadding).toBe(true);
+  });
+
+  it("a training pipeline's collate padding is 0 after normalisation (DeepLabCut collates the normalised tensors)", async () => {
+    const t = v.parse(TransformsSchema, { collate: { type: 'ResizeFromListCollate', scales: [[64, 64]], max_shift: 20 } });
+    const pipe = new AugmentationPipeline(t, TRAINING);
+    const s = sample(100, 200, []);
+    const gray: RgbImage = { width: 100, height: 200, data: new Uint8Array(100 * 200 * 3).fill(100) };
+    let padded = 0;
+    for (const seed of [1, 2, 3]) {
+      const [x0, y0, x1, y1] = pipe.plan(s, seed).clip!;
+      const batch = pipe.run([s], [gray], [seed]);
+      const d = await batch.images.toArray();
+      batch.dispose();
+      for (let y = 0; y < 64; y++)
+        for (let x = 0; x < 64; x++)
+          if (x < x0 || y < y0 || x >= x1 || y >= y1) {
+            for (let c = 0; c < 3; c++) expect(d[(c * 64 + y) * 64 + x]).toBe(0);
+            padded++;
+          } else if (x > x0 + 1 && y > y0 + 1 && x < x1 - 2 && y < y1 - 2) expect(Math.abs(d[y * 64 + x]! - (100 / 255 - 0.485) / 0.229)).toBeLessThan(1e-5);
+    }
+    expect(padded).toBeGreaterThan(0);
   });
 
   it('the same seeds give the same batch; other seeds another', async () => {

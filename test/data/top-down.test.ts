@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
 import { TransformsSchema } from '../../src/config/index.ts';
-import { AugmentationPipeline, PoseDataset, PoseLoader, sampleSeed, toOriginal } from '../../src/data/index.ts';
+import { AugmentationPipeline, PoseDataset, PoseLoader, sampleSeed, toOriginal, TRAINING } from '../../src/data/index.ts';
 import { topDownCropBox } from '../../src/data/plan.ts';
 import { encodePng, type RgbImage } from '../../src/io/image.ts';
 import type { LabeledData } from '../../src/project/index.ts';
@@ -163,6 +163,32 @@ describe('top-down dataset and crop', () => {
           if (x < x0 - 0.01 || x >= x1) expect(val, `${x},${y}`).toBe(0);
           else if (x > x0 + 1 && x < x1 - 2 && y > plan.clip![1] + 1 && y < plan.clip![3] - 2) expect(val, `${x},${y}`).toBe(100);
         }
+    }
+  });
+
+  it("pads with 0 after normalisation in a training pipeline (DeepLabCut's dataset crops the normalised image), black at inference", async () => {
+    const { ds } = makeDataset('top-down', 0);
+    const s = ds.sample(2);
+    const gray: RgbImage = { width: W, height: H, data: new Uint8Array(W * H * 3).fill(100) };
+    const t = v.parse(TransformsSchema, { normalize_images: true, top_down_crop: { width: 64, height: 64, margin: 10 } });
+    const norm = (value: number, c: number) => (value / 255 - [0.485, 0.456, 0.406][c]!) / [0.229, 0.224, 0.225][c]!;
+    for (const [options, pad] of [[TRAINING, () => 0], [{}, (c: number) => norm(0, c)]] as const) {
+      const pipe = new AugmentationPipeline(t, options);
+      const [x0, y0, x1, y1] = pipe.plan(s, 1).clip!;
+      const batch = pipe.run([s], [gray], [1]);
+      const d = await batch.images.toArray();
+      batch.dispose();
+      let padded = 0;
+      for (let c = 0; c < 3; c++)
+        for (let y = 0; y < 64; y++)
+          for (let x = 0; x < 64; x++) {
+            const val = d[(c * 64 + y) * 64 + x]!;
+            if (x < x0 || y < y0 || x >= x1 || y >= y1) {
+              expect(Math.abs(val - pad(c)), `${options === TRAINING ? 'train' : 'inference'} pad ${c},${x},${y}`).toBeLessThan(1e-5);
+              padded++;
+            } else if (x > x0 + 1 && x < x1 - 2 && y > y0 + 1 && y < y1 - 2) expect(Math.abs(val - norm(100, c))).toBeLessThan(1e-5);
+          }
+      expect(padded).toBeGreaterThan(100);
     }
   });
 

@@ -2,7 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../../config/index.ts';
-import { AugmentationPipeline, openProjectData, PoseLoader } from '../../data/index.ts';
+import { AugmentationPipeline, openProjectData, PoseLoader, TRAINING } from '../../data/index.ts';
 import { batchItemToRgb, bodypartColors, contactSheet, drawKeypoint } from '../../data/preview.ts';
 import { init } from '../../index.ts';
 import { ImageError, writePng, type RgbImage } from '../../io/image.ts';
@@ -69,7 +69,7 @@ async function preview(args: string[]): Promise<number> {
   const transforms = split === 'train' ? data.config.data.train : data.config.data.inference;
   let pipeline: AugmentationPipeline;
   try {
-    pipeline = new AugmentationPipeline(transforms);
+    pipeline = new AugmentationPipeline(transforms, split === 'train' ? TRAINING : {});
   } catch (err) {
     throw new CliError((err as Error).message, 1);
   }

@@ -6,12 +6,13 @@
 //
 // After the transform pipeline come, as in DeepLabCut, the top-down crop (PoseDataset, top-down items) and the
 // batch's collate function (ResizeFromDataSizeCollate / ResizeFromListCollate); both are axis-aligned
-// scale-and-translate steps composed into the same matrix. Deliberate differences from DeepLabCut, which runs them
-// on the normalised full frame:
-// - their zero padding is black (0 before normalisation, as DeepLabCut's top-down inference pads), not 0 after it;
-//   regions outside their source window are blanked by a clip rectangle in the warp;
-// - photometric steps (hist_eq's histogram, motion blur, covering holes, noise) and auto_padding apply to the final
-//   (cropped / collated) image instead of the full frame before the crop.
+// scale-and-translate steps composed into the same matrix. Their padding (outside the source window) is blanked by
+// a clip rectangle in the warp: 0 in the output for training pipelines (DeepLabCut pads the normalised image),
+// black at inference (its TopDownCrop pads before Normalize); see PipelineOptions.cropPadding.
+// Labels move as DeepLabCut moves them (SamplePlan.labelMatrix), which differs from the pixels' map in resizes.
+// A deliberate difference from DeepLabCut, which runs them on the full frame before the crop: photometric steps
+// (hist_eq's histogram, motion blur, covering holes, noise) and auto_padding apply to the final (cropped /
+// collated) image.
 import type { Transforms } from '../config/index.ts';
 import { apply, compose, IDENTITY, resizeMap, translate, type Affine } from './affine.ts';
 import type { PoseSample } from './dataset.ts';

@@ -21,7 +21,7 @@ type H5Dataset = InstanceType<H5['Dataset']>;
 
 let h5: Promise<H5> | null = null;
 /** The WebAssembly module, instantiated once per process. */
-async function loadH5(): Promise<H5> {
+export async function loadH5(): Promise<H5> {
   h5 ??= import('h5wasm/node').then(async (m) => {
     await m.ready;
     return m;
@@ -52,18 +52,18 @@ export function productColumns(levelNames: readonly string[], levels: readonly (
   return { levelNames, columns };
 }
 
-const PANDAS_VERSION = '0.15.2'; // what pandas (every version since 0.15.2) stamps on table-format groups
+export const PANDAS_VERSION = '0.15.2'; // what pandas (every version since 0.15.2) stamps on table-format groups
 const CHUNK_BYTES = 65536; // PyTables' chunks for such tables hold about 64 KiB of rows
 const H5S_UNLIMITED = 2n ** 64n - 1n; // HDF5's unlimited extent (h5wasm does not export it)
 
-function setString(node: H5Group | H5Dataset, name: string, value: string): void {
+export function setString(node: H5Group | H5Dataset, name: string, value: string): void {
   // Fixed-length, NUL-terminated ASCII strings, as PyTables' H5ATTRset_attribute_string; an empty string
   // still takes one byte.
   const bytes = new TextEncoder().encode(value).length;
   node.create_attribute(name, value, null, `A${Math.max(1, bytes)}`);
 }
 
-function setI64(node: H5Group | H5Dataset, name: string, value: number): void {
+export function setI64(node: H5Group | H5Dataset, name: string, value: number): void {
   node.create_attribute(name, BigInt64Array.of(BigInt(value)), [], '<q');
 }
 

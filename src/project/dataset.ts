@@ -10,7 +10,7 @@ import { readDlcSplit } from './dlc-split.ts';
 import { checkLabelledImages } from './image-check.ts';
 import { readLabeledData, readLabelsFile, type LabeledData } from './labeled-data.ts';
 import { LabelsError, type LabeledFrame } from './labels-csv.ts';
-import { labelsCsv } from './labels-writer.ts';
+import { labelsCsv, writeLabelsH5 } from './labels-writer.ts';
 import { shuffleLayout, type ShuffleLayout } from './layout.ts';
 import type { Project } from './project-config.ts';
 import { LOCK_NAME, LockedError, runningTrain } from './run-lock.ts';
@@ -53,6 +53,8 @@ export interface CreatedDataset {
   replacedSplit?: { file: string; why: string };
   /** For the user: labels far outside their image. */
   warnings: string[];
+  /** The merged labels written to layout.mergedLabelsCsv (writeMergedLabelsH5 writes them as DeepLabCut's .h5). */
+  labels: LabeledData;
 }
 
 interface FoundSplit {
@@ -193,11 +195,19 @@ export function createDataset(project: Project, options: CreateDatasetOptions): 
     throw new LabelsError(project.configPath, `a train fraction of ${options.trainFraction} leaves ${which} of the ${n} labelled frames: ${range}`);
   }
 
-  writeFileAtomic(layout.mergedLabelsCsv, labelsCsv(project.scorer, data));
+  writeFileAtomic(layout.mergedLabelsCsv, labelsCsv(project.scorer, data, project.multiAnimal));
   const sourceText = { deeplabcut: 'indices reused from DeepLabCut', 'dlc-gpu': 'indices reused from an earlier run', new: 'new seeded split' }[source];
   writeFileAtomic(layout.splitFile, splitFileText(split, data.frames, { trainFraction: options.trainFraction, seed: source === 'new' ? options.seed : null, source: sourceText }));
   updateDatasetMetadata(layout, options);
   writeFileAtomic(layout.testPoseCfg, testPoseCfg(project, options.netType, layout));
   writeFileAtomic(layout.poseConfig, configText);
-  return { layout, split, splitSource: source, frames: data.frames.length, changes, replacedSplit, warnings };
+  return { layout, split, splitSource: source, frames: data.frames.length, changes, replacedSplit, warnings, labels: data };
+}
+
+/** The merged labels of a created dataset as training-datasets/.../CollectedData_<scorer>.h5, which DeepLabCut's
+ * create_training_dataset writes beside the CSV and its data loader reads. */
+export async function writeMergedLabelsH5(project: Project, created: CreatedDataset): Promise<string> {
+  const path = created.layout.mergedLabelsCsv.replace(/\.csv$/, '.h5');
+  await writeLabelsH5(path, project.scorer, created.labels, project.multiAnimal);
+  return path;
 }

@@ -3,6 +3,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { LabelsError, parseLabelsCsv, type LabeledFrame } from './labels-csv.ts';
+import { writeLabelsH5 } from './labels-writer.ts';
 import type { Project } from './project-config.ts';
 
 export interface LabeledData {
@@ -65,6 +66,23 @@ export function readLabelsFile(project: Project, file: string, options: { checkI
     return { path: frame.path, keypoints, unique: uniqueOrder.map((u) => frame.unique[u]!) };
   });
   return { individuals, frames, lines: table.lines };
+}
+
+/**
+ * DeepLabCut's convertcsv2h5: each labeled-data/<video>/CollectedData_<scorer>.csv also as the .h5 beside it
+ * (the file DeepLabCut's create_training_dataset reads). Returns the files written.
+ */
+export async function convertCsvToH5(project: Project): Promise<string[]> {
+  const written: string[] = [];
+  for (const folder of labelFolders(project)) {
+    const file = join(project.root, 'labeled-data', folder, `CollectedData_${project.scorer}.csv`);
+    if (!existsSync(file)) continue;
+    const { individuals, frames } = readLabelsFile(project, file, { checkImages: false });
+    const h5 = file.replace(/\.csv$/, '.h5');
+    await writeLabelsH5(h5, project.scorer, { individuals, bodyparts: project.bodyparts, uniqueBodyparts: project.uniqueBodyparts, frames }, project.multiAnimal);
+    written.push(h5);
+  }
+  return written;
 }
 
 export function readLabeledData(project: Project, options: { checkImages?: boolean } = {}): LabeledData {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { copyOpenfield, HAS_OPENFIELD, REPO_ROOT, runCli } from '../project/openfield.ts';
+import { HAS_PANDAS, python } from '../video/python.ts';
 
 const temps: string[] = [];
 afterAll(() => temps.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -32,6 +33,23 @@ describe.skipIf(!HAS_OPENFIELD)('dlc-gpu create-dataset + config check', () => {
     expect(split.train_indices).toHaveLength(110);
     expect(split.test_images[0]).toMatch(/^labeled-data\/m4s1\/img\d{4}\.png$/);
     expect(readFileSync(join(dir, DATASET, 'CollectedData_Pranav.csv'), 'utf8').split('\n')).toHaveLength(116 + 3 + 1);
+    // The merged .h5 DeepLabCut's loader reads holds what DeepLabCut's own labeled-data .h5 holds.
+    const mergedH5 = join(dir, DATASET, 'CollectedData_Pranav.h5');
+    expect(existsSync(mergedH5)).toBe(true);
+    if (HAS_PANDAS) {
+      const same = python(
+        'import sys, pandas as pd\n' +
+          'a = pd.read_hdf(sys.argv[1]); b = pd.read_hdf(sys.argv[2])\n' +
+          'b.index = pd.MultiIndex.from_tuples([tuple(str(i).split("/")) if isinstance(i, str) else i for i in b.index])\n' +
+          'b = b.sort_index()\n' +
+          'assert list(a.columns) == list(b.columns) and list(a.index) == list(b.index)\n' +
+          'pd.testing.assert_frame_equal(a, b, check_names=False)\n' +
+          'print(a.shape)',
+        mergedH5,
+        join(dir, 'labeled-data', 'm4s1', 'CollectedData_Pranav.h5'),
+      );
+      expect(same.trim()).toBe('(116, 8)');
+    }
     expect(parse(readFileSync(join(dir, DATASET, 'metadata.yaml'), 'utf8')).shuffles['openfieldOct30-trainset95shuffle1']).toMatchObject({ engine: 'pytorch', train_fraction: 0.95 });
     expect(parse(readFileSync(join(dir, 'dlc-models-pytorch/iteration-0/openfieldOct30-trainset95shuffle1/test/pose_cfg.yaml'), 'utf8')))
       .toMatchObject({ num_joints: 4, all_joints_names: ['snout', 'leftear', 'rightear', 'tailbase'] });

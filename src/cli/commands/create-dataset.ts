@@ -1,6 +1,6 @@
 // `dlc-gpu create-dataset`: a shuffle's split and pytorch_config.yaml from a DeepLabCut project.
 import { AVAILABLE_NET_TYPES, ConfigError, DETECTOR_TYPES } from '../../config/index.ts';
-import { createDataset, describeChanges, LabelsError, readProject } from '../../project/index.ts';
+import { createDataset, describeChanges, LabelsError, readProject, writeMergedLabelsH5 } from '../../project/index.ts';
 import { LockedError } from '../../project/run-lock.ts';
 import { CliError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
@@ -71,6 +71,8 @@ export const createDatasetCommand: Command = {
         trainFraction,
         overwrite,
       });
+      // DeepLabCut's create_training_dataset writes the merged labels as .h5 beside the .csv (its loader reads the .h5).
+      await writeMergedLabelsH5(project, result);
       for (const w of result.warnings) process.stderr.write(`Warning: ${w}\n`);
       const origin = { deeplabcut: 'reused from DeepLabCut', 'dlc-gpu': 'reused from an earlier run', new: 'new' }[result.splitSource];
       if (result.replacedSplit) {

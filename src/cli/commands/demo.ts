@@ -4,7 +4,7 @@
 // as `dlc-gpu create-dataset|train|evaluate`, and ends with where everything is and the test RMSE.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { readProject, shuffleLayout } from '../../project/index.ts';
+import { convertCsvToH5, readProject, shuffleLayout } from '../../project/index.ts';
 import { writeDemoProject } from '../../demo/project.ts';
 import { CliError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
@@ -91,6 +91,8 @@ export const demoCommand: Command = {
     step(`Rendering ${frames} frames of ${size}x${size} (synthetic mice, keypoints known exactly) into ${out}`);
     const config = writeDemoProject(out, { frames, width: size, height: size, seed, trainFraction: 0.8 });
     const project = readProject(config);
+    // DeepLabCut reads labels from the .h5 (its create_training_dataset ignores the CSV): write both.
+    await convertCsvToH5(project);
     const layout = shuffleLayout(project, project.trainingFractions[0]!, 1);
 
     step('dlc-gpu create-dataset');
@@ -137,6 +139,7 @@ async function multiAnimalDemo(flags: Map<string, string>): Promise<number> {
   step(`Rendering ${frames} frames of ${MULTI.width}x${MULTI.height} with ${MULTI.animals} mice each (keypoints known exactly) into ${out}`);
   const config = writeDemoProject(out, { frames, width: MULTI.width, height: MULTI.height, seed, trainFraction: 0.8, animals: MULTI.animals });
   const project = readProject(config);
+  await convertCsvToH5(project);
   const layout = shuffleLayout(project, project.trainingFractions[0]!, 1);
 
   step('dlc-gpu create-dataset --net-type top_down_resnet_18');

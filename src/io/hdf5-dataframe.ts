@@ -217,7 +217,7 @@ export class DataFrameH5Writer {
 const SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 
 /** HDF5's superblock signature, at 0 or after a user block of 512 * 2^n bytes (h5wasm opens anything). */
-function hasHdf5Signature(path: string): boolean {
+export function hasHdf5Signature(path: string): boolean {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -244,7 +244,7 @@ export interface H5Frame extends FrameColumns {
   values: Float64Array;
 }
 
-function stringAttr(node: H5Group | H5Dataset, name: string, file: string): string {
+export function stringAttr(node: H5Group | H5Dataset, name: string, file: string): string {
   const a = node.attrs[name];
   if (!a) throw new Hdf5Error(file, `${node.path} has no '${name}' attribute (not a pandas table-format DataFrame)`);
   const v = a.value;
@@ -256,7 +256,10 @@ function stringAttr(node: H5Group | H5Dataset, name: string, file: string): stri
  * Opens a pandas table-format DataFrame of float64 values (DeepLabCut's analyze_videos .h5) and reads
  * its rows in slices: `rows(start, end)` gives [end - start][width] row-major values.
  */
-export async function openFrameH5(path: string, key: string): Promise<FrameColumns & { rowCount: number; rows(start: number, end: number): Float64Array; index(start: number, end: number): number[]; close(): void }> {
+export async function openFrameH5(
+  path: string,
+  key: string,
+): Promise<FrameColumns & { rowCount: number; rows(start: number, end: number): Float64Array; index(start: number, end: number): number[]; indexLabels(start: number, end: number): (number | string)[]; close(): void }> {
   const h5 = await loadH5();
   if (!hasHdf5Signature(path)) throw new Hdf5Error(path, 'not a readable HDF5 file (no HDF5 signature)');
   let file: H5File;
@@ -316,6 +319,9 @@ export async function openFrameH5(path: string, key: string): Promise<FrameColum
       },
       index(start, end) {
         return slice(start, end).map((row) => Number(row[0] as bigint | number));
+      },
+      indexLabels(start, end) {
+        return slice(start, end).map((row) => (typeof row[0] === 'string' ? row[0] : Number(row[0] as bigint | number)));
       },
       close: () => file.close(),
     };

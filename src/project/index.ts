@@ -11,3 +11,4 @@ export { writeFileAtomic } from './atomic-write.ts';
 export { loadShuffleLabels, recreateHint, type ShuffleLabels, type SplitSource } from './shuffle-labels.ts';
 export { diffLabels, describeChanges, hasChanges, checkSplitFrames, type LabelChanges } from './split-check.ts';
 export { readSplitFile, splitFileText, frameName, type SplitRecord } from './split-file.ts';
+export { reconcileLabelFiles, type LabelFilesReport } from './label-files.ts';

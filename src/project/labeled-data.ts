@@ -22,7 +22,7 @@ function comparePaths(a: string[], b: string[]): number {
 }
 
 /** Label folders named by video_sets; every folder when none of those exists (e.g. a demo project's placeholder). */
-function labelFolders(project: Project): string[] {
+export function labelFolders(project: Project): string[] {
   const root = join(project.root, 'labeled-data');
   if (!existsSync(root)) throw new LabelsError(root, 'the project has no labeled-data folder');
   const all = readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);

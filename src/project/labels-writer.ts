@@ -33,7 +33,11 @@ export function labelsTable(scorer: string, data: LabeledData, multiAnimal?: boo
 }
 
 export function labelsCsv(scorer: string, data: LabeledData, multiAnimal?: boolean): string {
-  const table = labelsTable(scorer, data, multiAnimal);
+  return frameCsv(labelsTable(scorer, data, multiAnimal));
+}
+
+/** A labels DataFrame as pandas' to_csv writes it: one header row per column level, three index columns. */
+export function frameCsv(table: FixedFrame): string {
   const pad = ['', ''];
   const lines = table.levelNames.map((name, level) => [name, ...pad, ...table.columns.map((c) => c[level]!)].map(formatCsvField).join(','));
   const width = table.columns.length;

@@ -1,6 +1,7 @@
 // `dlc-gpu create-dataset`: a shuffle's split and pytorch_config.yaml from a DeepLabCut project.
 import { AVAILABLE_NET_TYPES, ConfigError, DETECTOR_TYPES } from '../../config/index.ts';
-import { createDataset, describeChanges, LabelsError, readProject, writeMergedLabelsH5 } from '../../project/index.ts';
+import { Hdf5Error } from '../../io/hdf5-dataframe.ts';
+import { createDataset, describeChanges, LabelsError, readProject, reconcileLabelFiles, writeMergedLabelsH5 } from '../../project/index.ts';
 import { LockedError } from '../../project/run-lock.ts';
 import { CliError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
@@ -63,6 +64,10 @@ export const createDatasetCommand: Command = {
       if (detector !== undefined && !(DETECTOR_TYPES as readonly string[]).includes(detector.toLowerCase())) {
         throw new CliError(`--detector: unknown detector '${detector}'; available: ${DETECTOR_TYPES.join(', ')}`, 2);
       }
+      // DeepLabCut trains from the .h5 label files, dlc-gpu from the CSVs: write a missing CSV, warn where they differ.
+      const labelFiles = await reconcileLabelFiles(project);
+      for (const f of labelFiles.written) process.stderr.write(`Wrote ${f} from the .h5 beside it (DeepLabCut keeps both; dlc-gpu reads the CSV)\n`);
+      for (const w of labelFiles.warnings) process.stderr.write(`Warning: ${w}\n`);
       const result = createDataset(project, {
         shuffle: integer(flags, '--shuffle', 1, 0),
         seed: integer(flags, '--seed', 42, 0),
@@ -86,7 +91,7 @@ export const createDatasetCommand: Command = {
       );
       return 0;
     } catch (err) {
-      if (err instanceof ConfigError || err instanceof LabelsError || err instanceof LockedError) throw new CliError(err.message, 1);
+      if (err instanceof ConfigError || err instanceof LabelsError || err instanceof LockedError || err instanceof Hdf5Error) throw new CliError(err.message, 1);
       throw err;
     }
   },

@@ -115,6 +115,9 @@ describe('multi-animal demo project', () => {
     expect(r.stdout).toMatch(/Multi-animal demo finished in \d+ s\.\n {2}project: .*\n {2}detector: {8}bbox mAP@50:95 [\d.]+ on the test frames/);
     const project = readProject(join(out, 'config.yaml'));
     expect(project.multiAnimal).toBe(true);
+    // DeepLabCut reads the labels from the .h5 files, the project's and create_training_dataset's.
+    expect(readdirSync(join(out, 'labeled-data', DEMO_MULTI_VIDEO)).filter((f) => f.startsWith('CollectedData_')).sort()).toEqual([`CollectedData_${DEMO_SCORER}.csv`, `CollectedData_${DEMO_SCORER}.h5`]);
+    expect(readdirSync(join(out, 'training-datasets/iteration-0', `UnaugmentedDataSet_${DEMO_MULTI_TASK}${project.date}`))).toContain(`CollectedData_${DEMO_SCORER}.h5`);
     const evalDir = join(out, 'evaluation-results-pytorch/iteration-0', `${DEMO_MULTI_TASK}${project.date}-trainset80shuffle1`);
     const plots = readdirSync(evalDir).find((f) => f.startsWith('LabeledImages_'))!;
     expect(plots).toMatch(/_detector_(best-)?001_snapshot_(best-)?001$/);

@@ -24,6 +24,7 @@ export async function init(options: InitOptions = {}): Promise<Engine> {
 // DeepLabCut's detectors register in DETECTORS (their builders read weights files, so they are Node's).
 import './models/detectors/index.ts';
 export { buildSsdlite, loadSsdliteWeights, ssdlitePretrainedHowTo } from './models/detectors/index.ts';
+export { buildFasterRcnn, loadFasterRcnnWeights, fasterRcnnPretrainedHowTo } from './models/detectors/index.ts';
 
 /** Readers and writers for DeepLabCut's files: torch .pt snapshots, pickles, safetensors, HDF5, images. */
 export * as io from './io/index.ts';

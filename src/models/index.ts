@@ -16,6 +16,11 @@ export { Registry, UnknownTypeError, type TypedBlock, type RegisterOptions, type
 export type { Detector, DetectorOutput, DetectionTarget, Detections } from './detectors/detector.ts';
 export { SSDLite, SSDLiteFeatureExtractor, torchvisionStateDict, type SSDLiteOptions, type SSDForward } from './detectors/ssdlite.ts';
 export { SSDLiteHead, SSDScoringHead, predictionBlock, extraBlock, type SSDHeadOutputs } from './detectors/ssd-head.ts';
+export { FasterRCNN, FASTER_RCNN_VARIANTS, type FasterRCNNOptions, type FasterRcnnVariant } from './detectors/faster-rcnn.ts';
+export { FeaturePyramidNetwork, BackboneWithFPN, IntermediateLayerGetter, mobileNetV3LargeFpn, type NamedFeatures, type DetectionBackbone } from './detectors/fpn.ts';
+export { RegionProposalNetwork, RPNHead, type RpnOptions, type Proposals } from './detectors/rpn.ts';
+export { RoIHeads, TwoMLPHead, FastRCNNPredictor, fastRcnnConvFcHead, type RoiHeadsOptions, type RcnnTarget } from './detectors/roi-heads.ts';
+export { Matcher, BalancedPositiveNegativeSampler } from './detectors/matcher.ts';
 export { ssdLoss, ssdMatch, matchTargets, boxIouHost, type SSDTarget, type SSDLossOptions } from './detectors/ssd-loss.ts';
 export { GeneralizedRCNNTransform, resizeBoxes, type GeneralizedRCNNTransformOptions, type ImageBatch, type ImageSize } from './detectors/transform.ts';
 export {

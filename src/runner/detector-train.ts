@@ -9,8 +9,8 @@ import { resolve } from 'node:path';
 import type { PoseConfig } from '../config/index.ts';
 import { AugmentationPipeline, PoseLoader, toOriginal, TRAINING, type Batch, type BatchItem, type PoseDataset } from '../data/index.ts';
 import '../models/builtin-types.ts';
-// The built-in detectors (SSDLite) register on import; Node-only (a weights file may be read), as this runner is.
-import '../models/detectors/index.ts';
+// The built-in detectors (SSDLite, FasterRCNN) register on import; Node-only (a weights file may be read), as this runner is.
+import { FASTER_RCNN_BUILT_VARIANTS } from '../models/detectors/index.ts';
 import type { Detector, DetectionTarget, Detections } from '../models/detectors/detector.ts';
 import { DETECTORS } from '../models/registries.ts';
 import { manualSeed, tensor } from '../ops/creation.ts';
@@ -45,7 +45,15 @@ export function detectorBlock(config: PoseConfig): DetectorBlock {
  * plugin's type whose plugin is not loaded), saying what can be done instead.
  */
 export function requireDetectorType(config: PoseConfig): void {
-  const type = detectorBlock(config).model.type;
+  const model = detectorBlock(config).model;
+  const type = model.type;
+  const variant = (model as { variant?: string }).variant;
+  // FasterRCNN is registered, but not every torchvision variant is built yet.
+  if (type === 'FasterRCNN' && variant !== undefined && !FASTER_RCNN_BUILT_VARIANTS.includes(variant as never))
+    throw new DetectorUnavailableError(
+      `detector.model.variant: '${variant}' is not built in dlc-gpu yet (built: ${FASTER_RCNN_BUILT_VARIANTS.join(', ')}). ` +
+        'Use variant: fasterrcnn_mobilenet_v3_large_fpn or type: SSDLite, or train the pose model alone with --detector-epochs 0 (evaluate then crops around the ground-truth boxes)',
+    );
   if (DETECTORS.has(type)) return;
   const registered = DETECTORS.names();
   throw new DetectorUnavailableError(

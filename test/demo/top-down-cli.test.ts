@@ -1,7 +1,7 @@
 // A multi-animal top-down shuffle through the CLI with a plugin detector (test/extend/plugins/one-box-detector.ts):
 // train trains the detector and then the pose model (snapshot-detector-*.pt, learning_stats_detector.csv, then the
 // pose snapshot); evaluate crops around the detector's boxes (the scorer names the detector snapshot) or, with
-// --gt-boxes, around the ground truth; a detector type dlc-gpu does not build fails up front with what to do.
+// --gt-boxes, around the ground truth; a detector variant dlc-gpu does not build fails up front with what to do.
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -86,14 +86,14 @@ describe('top-down through the CLI', () => {
     expect(evaluated.stdout).toMatch(/test rmse\s+(\d|NaN)/);
   });
 
-  it('a detector type dlc-gpu does not build yet stops train before any work, saying what to do', () => {
+  it('a detector variant dlc-gpu does not build yet stops train before any work, saying what to do', () => {
     const pose = poseFile();
-    const set = cli('config', 'set', pose, 'detector.model={type: FasterRCNN, variant: fasterrcnn_mobilenet_v3_large_fpn}');
+    const set = cli('config', 'set', pose, 'detector.model={type: FasterRCNN, variant: fasterrcnn_resnet50_fpn_v2}');
     expect(set.code, set.stderr).toBe(0);
     const before = readdirSync(dirname(pose)).sort();
     const r = cli('train', config, ...QUICK);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("detector.model.type: no 'FasterRCNN' detector is available in dlc-gpu yet");
+    expect(r.stderr).toContain("detector.model.variant: 'fasterrcnn_resnet50_fpn_v2' is not built in dlc-gpu yet");
     expect(r.stderr).toContain('--detector-epochs 0');
     expect(readdirSync(dirname(pose)).filter((f) => f.endsWith('.pt')).sort()).toEqual(before.filter((f) => f.endsWith('.pt')));
   });

@@ -32,6 +32,9 @@ const depthwiseKernel = kernel('conv2d_direct', 'depthwise');
 const direct8Kernel = kernel('conv2d_direct', 'main8');
 const wgradKernel = kernel('conv2d_wgrad');
 const wgradDepthwiseKernel = kernel('conv2d_wgrad', 'depthwise');
+const winogradWeightsKernel = kernel('conv_winograd', 'weights');
+const winogradInputKernel = kernel('conv_winograd', 'input');
+const winogradOutputKernel = kernel('conv_winograd', 'output');
 const CHUNK_BYTES = 64 << 20;
 /** Workgroups the weight-gradient kernel aims for before it splits the pixel sum into parts. */
 const WGRAD_WORKGROUPS = 512;
@@ -188,11 +191,12 @@ function hasSubgroups8(): boolean {
 }
 
 /** How convolutions are computed: see {@link setConvAlgorithm}. */
-export type ConvAlgorithm = 'auto' | 'gemm';
+export type ConvAlgorithm = 'auto' | 'direct' | 'gemm';
 let algorithm: ConvAlgorithm = 'auto';
 
 /**
- * 'auto' (default) picks per shape; 'gemm' forces the im2col/col2im + matmul route everywhere (what adapters without
+ * 'auto' (default) picks per shape; 'direct' is 'auto' without Winograd (the direct kernels for stride-1 3x3 convs);
+ * 'gemm' forces the im2col/col2im + matmul route everywhere (what adapters without
  * 8-lane subgroups get), for tests and benchmarks. Returns the previous setting.
  */
 export function setConvAlgorithm(a: ConvAlgorithm): ConvAlgorithm {
@@ -203,7 +207,7 @@ export function setConvAlgorithm(a: ConvAlgorithm): ConvAlgorithm {
 
 /** Direct kernels except for 1x1 stride-1 convs (a plain matmul); kernels up to 16 wide; 8-lane subgroups. */
 const usesDirect = (g: Geometry) =>
-  algorithm === 'auto' && !isPointwise(g) && g.kw <= 16 && fitsGrid(g.Ho, g.Wo) && fitsGrid(g.H, g.W) && hasSubgroups8();
+  algorithm !== 'gemm' && !isPointwise(g) && g.kw <= 16 && fitsGrid(g.Ho, g.Wo) && fitsGrid(g.H, g.W) && hasSubgroups8();
 /** The direct kernels' 8x4-pixel tiles of one image fit one grid axis (images up to ~2 megapixels). */
 const fitsGrid = (h: number, w: number) => Math.ceil(h / 4) * Math.ceil(w / 8) <= 65535;
 
@@ -230,8 +234,52 @@ function join(parts: Tensor[], shape: readonly number[]): Tensor {
 
 /** x [N, Cin, H, W] -> [N, Cout, Ho, Wo]; no autograd. */
 function forwardRaw(x: Tensor, w: Tensor, g: Geometry, bias: Tensor | null = null): Tensor {
+  if (usesWinograd(g)) return winogradRaw(x, w, bias, g);
   if (usesDirect(g)) return directRaw(x, w, bias, forwardShape(g), 'forward');
   return addBias(forwardGemm(x, w, g), bias, g.Cout, 'conv2d');
+}
+
+/**
+ * Winograd F(2x2, 3x3) (kernels/conv_winograd.wgsl) for stride-1 3x3 convs with equal dilations, groups 1 and
+ * at least WINOGRAD_MIN_CHANNELS channels in and out: 16 products [Cout, Cin] x [Cin, tiles] on the matmul kernel
+ * (4/9 of the direct kernel's FMAs) between an input and an output transform.
+ */
+const WINOGRAD_MIN_CHANNELS = 128;
+const usesWinograd = (g: Geometry) =>
+  algorithm === 'auto' && g.kh === 3 && g.kw === 3 && g.sh === 1 && g.sw === 1 && g.dh === g.dw && g.G === 1 &&
+  Math.min(g.Cin, g.Cout) >= WINOGRAD_MIN_CHANNELS && g.Cin % 4 === 0 && winogradTileBytes(g) <= CHUNK_BYTES;
+/** Tiles of one image (interleaved tilings of 2x2 outputs D apart). */
+const winogradTiles = (g: Geometry): [number, number] => [g.dh * Math.ceil(g.Ho / (2 * g.dh)), g.dh * Math.ceil(g.Wo / (2 * g.dh))];
+/** Bytes of the larger transformed operand of one image. */
+function winogradTileBytes(g: Geometry): number {
+  const [th, tw] = winogradTiles(g);
+  return 16 * Math.max(g.Cin, g.Cout) * th * tw * 4;
+}
+
+function winogradRaw(x: Tensor, w: Tensor, bias: Tensor | null, g: Geometry): Tensor {
+  const e = engine();
+  const [tilesH, tilesW] = winogradTiles(g);
+  const T = tilesH * tilesW;
+  const params = (nb: number, Tp: number) =>
+    new Uniforms().u32(g.Cin).u32(g.Cout).u32(g.H).u32(g.W).u32(g.Ho).u32(g.Wo).u32(g.ph).u32(g.pw).u32(g.dh).u32(tilesW).u32(T).u32(nb * T).u32(Tp);
+  const u = Tensor.empty([16, g.Cout, g.Cin]);
+  e.dispatch(winogradWeightsKernel, [Math.ceil(g.Cin / 64), g.Cout], [w.buffer, u.buffer], params(0, 0));
+  const perChunk = Math.max(1, Math.floor(CHUNK_BYTES / winogradTileBytes(g)));
+  const parts = chunks(x, perChunk, (xc) => {
+    const nb = xc.shape[0]!;
+    // Tiles padded to a multiple of 4: the matmul's vec4 columns.
+    const Tp = Math.ceil((nb * T) / 4) * 4;
+    const v = Tensor.empty([16, g.Cin, Tp]);
+    e.dispatch(winogradInputKernel, [Math.ceil(Tp / 64), g.Cin], [xc.buffer, v.buffer], params(nb, Tp));
+    const m = matmulRaw(u, v, g.Cout, Tp, g.Cin, 16, g.Cout * g.Cin, g.Cin * Tp);
+    v.dispose();
+    const y = Tensor.empty([nb, g.Cout, g.Ho, g.Wo]);
+    e.dispatch(winogradOutputKernel, [Math.ceil((nb * T) / 64), g.Cout], [m.buffer, y.buffer, (bias ?? m).buffer], params(nb, Tp), { BIAS: bias ? 1 : 0 });
+    m.dispose();
+    return y;
+  });
+  u.dispose();
+  return join(parts, [g.N, g.Cout, g.Ho, g.Wo]);
 }
 
 function forwardGemm(x: Tensor, w: Tensor, g: Geometry): Tensor {

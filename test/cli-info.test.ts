@@ -27,6 +27,20 @@ describe('dlc-gpu info', () => {
     expect(r.stderr).toBe('');
   });
 
+  it("lists the model types a config can name, a plugin's marked as such", () => {
+    const plugin = join(REPO_ROOT, 'examples/custom-layer/coord-conv.ts');
+    const r = cli(['info', '--json', '--plugin', plugin]);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.types.BACKBONES).toEqual(['HRNet', 'ResNet']);
+    expect(report.types.DETECTORS).toContain('SSDLite');
+    expect(report.types.HEADS).toEqual(['CoordConvHeatmapHead', 'HeatmapHead']);
+    expect(report.plugins).toEqual([{ path: plugin, types: ['HEADS:CoordConvHeatmapHead'] }]);
+    const text = cli(['info', '--plugin', plugin]);
+    expect(text.stdout).toMatch(/^ {2}HEADS +CoordConvHeatmapHead \(plugin .*coord-conv\.ts\), HeatmapHead$/m);
+    expect(cli(['info']).stdout).toMatch(/^ {2}HEADS +HeatmapHead$/m);
+  });
+
   it('--json gives a machine-readable report', () => {
     const r = cli(['info', '--json']);
     expect(r.code, r.stderr).toBe(0);

@@ -1,8 +1,11 @@
 // `dlc-gpu info`: what adapter the engine would run on, its features and the limits that matter.
 import { describeAdapter } from '../../gpu/adapter.ts';
 import { init } from '../../index.ts';
+import '../../models/builtin-types.ts';
+import { REGISTRIES } from '../../models/registries.ts';
 import { CliError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
+import { loadCommandPlugins } from '../plugins.ts';
 
 const keyLimits = [
   'maxStorageBufferBindingSize',
@@ -16,21 +19,28 @@ const keyLimits = [
 
 export const info: Command = {
   summary: 'Show the WebGPU adapter dlc-gpu will use, its features and limits',
-  usage: `Usage: dlc-gpu info [--device auto|cpu|cuda|mps|gpu] [--json]
+  usage: `Usage: dlc-gpu info [--device auto|cpu|cuda|mps|gpu] [--plugin PATH ...] [--json]
 
-Prints the adapter (vendor, architecture, backend), its features and key limits.
+Prints the adapter (vendor, architecture, backend), its features and key limits, and the model part types a
+config's \`type:\` keys can name (backbones, necks, heads, ..., detectors), with those of each --plugin.
 Exits 1 with advice on what to install when no adapter is available.
 DLC_GPU_BACKEND=vulkan|opengl|metal|d3d12 forces a Dawn backend.`,
   async run(args) {
     let device = 'auto';
     let json = false;
+    const plugins: string[] = [];
     for (let i = 0; i < args.length; i++) {
       const a = args[i]!;
       if (a === '--device') device = args[++i] ?? '';
       else if (a.startsWith('--device=')) device = a.slice('--device='.length);
+      else if (a === '--plugin') plugins.push(args[++i] ?? '');
       else if (a === '--json') json = true;
       else throw new CliError(`unknown option '${a}'\n${info.usage}`, 2);
     }
+    await import('../../models/detectors/index.ts');
+    const loaded = await loadCommandPlugins(null, plugins);
+    const fromPlugin = new Map(loaded.flatMap((p) => p.types.map((t) => [t, p.path] as const)));
+    const types = Object.fromEntries(Object.entries(REGISTRIES).map(([name, r]) => [name, r.names().sort()]));
     let engine;
     try {
       engine = await init({ device });
@@ -49,6 +59,8 @@ DLC_GPU_BACKEND=vulkan|opengl|metal|d3d12 forces a Dawn backend.`,
       subgroupSize: [a.info.subgroupMinSize, a.info.subgroupMaxSize],
       features: [...a.features].sort(),
       limits: Object.fromEntries(keyLimits.map((k) => [k, a.limits[k]])),
+      types,
+      plugins: loaded.map((p) => ({ path: p.path, types: p.types })),
     };
     if (json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     else {
@@ -61,6 +73,11 @@ DLC_GPU_BACKEND=vulkan|opengl|metal|d3d12 forces a Dawn backend.`,
         `features:      ${report.features.join(', ')}`,
         'limits:',
         ...keyLimits.map((k) => `  ${k.padEnd(36)}${a.limits[k]}`),
+        'model types (a config\'s type: keys):',
+        ...Object.entries(types).map(([name, list]) => {
+          const shown = list.map((t) => (fromPlugin.has(`${name}:${t}`) ? `${t} (plugin ${fromPlugin.get(`${name}:${t}`)})` : t));
+          return `  ${name.padEnd(18)}${shown.length ? shown.join(', ') : '(none)'}`;
+        }),
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
     }

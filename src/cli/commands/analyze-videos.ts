@@ -42,7 +42,7 @@ const usage = `Usage: dlc-gpu analyze-videos <project>/config.yaml <video | fold
   --frames N              analyse only the first N frames of each video
   --destfolder DIR        write the results there (default: beside each video)
   --save-as-csv           also write <video><scorer>.csv
-  --overwrite             analyse again videos that already have a .h5 (default: skip them)
+  --overwrite             analyse again videos that already have a _full.pickle or .h5 (default: skip them)
   --device D              auto | cpu | cuda | mps | gpu
   --plugin PATH           load a plugin module (repeatable; also the model config's plugins: list)
 Writes <video><scorer>.h5 (pandas DataFrame under key df_with_missing: columns scorer / [individuals] /

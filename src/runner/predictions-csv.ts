@@ -48,3 +48,33 @@ export function predictionsCsv(scorer: string, bodyparts: readonly string[], ind
   }
   return lines.map((l) => l.map(quote).join(',')).join('\n') + '\n';
 }
+
+/**
+ * The predictions as DeepLabCut's evaluate_network stores them in `<scorer>.h5` (build_predictions_dataframe,
+ * reindexed to every labelled image): columns scorer / individuals / bodyparts / coords (x, y, likelihood) for
+ * every individual of the project, one row per labelled image in `index` order; an individual without a pose is
+ * `padding` (DeepLabCut's PadOutputs writes -1 for top-down models), an image without predictions NaN.
+ */
+export function predictionsTable(
+  scorer: string,
+  bodyparts: readonly string[],
+  individuals: readonly string[],
+  index: readonly (readonly string[])[],
+  poses: ReadonlyMap<string, number[][][]>,
+  padding = Number.NaN,
+): { levelNames: string[]; columns: string[][]; index: string[][]; values: Float64Array } {
+  const columns = individuals.flatMap((ind) => bodyparts.flatMap((bp) => ['x', 'y', 'likelihood'].map((c) => [scorer, ind, bp, c])));
+  const values = new Float64Array(index.length * columns.length).fill(Number.NaN);
+  index.forEach((cells, r) => {
+    const found = poses.get(cells.join('/'));
+    if (!found) return;
+    individuals.forEach((_, i) =>
+      bodyparts.forEach((_, k) => {
+        const kp = found[i]?.[k];
+        const o = r * columns.length + (i * bodyparts.length + k) * 3;
+        for (let c = 0; c < 3; c++) values[o + c] = kp ? kp[c]! : padding;
+      }),
+    );
+  });
+  return { levelNames: ['scorer', 'individuals', 'bodyparts', 'coords'], columns, index: index.map((c) => [...c]), values };
+}

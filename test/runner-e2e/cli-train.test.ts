@@ -3,6 +3,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { HAS_PANDAS, python } from '../video/python.ts';
 import { readTorchFile } from '../../src/io/index.ts';
 import { HAS_OPENFIELD } from '../project/openfield.ts';
 import { cleanup, cli, copyProject, POSE_CONFIG, SHUFFLE_DIR, TINY_SETS } from './helpers.ts';
@@ -65,8 +66,21 @@ describe.skipIf(!HAS_OPENFIELD)('dlc-gpu train / evaluate / predict', () => {
     expect(results).toHaveLength(1);
     expect(results[0]).toMatch(/^DLC_Resnet50_openfieldOct30shuffle1_snapshot_(best-)?002-results\.csv$/);
     const [header, row] = readFileSync(join(evalDir, results[0]!), 'utf8').trim().split('\n');
-    expect(header).toBe('%Training dataset,Shuffle number,Training epochs,pcutoff,train rmse,train rmse_pcutoff,train mAP,train mAR,test rmse,test rmse_pcutoff,test mAP,test mAR');
-    expect(row!.split(',').slice(0, 4)).toEqual(['95', '1', '2', '0.4']);
+    expect(header).toBe('%Training dataset,Shuffle number,Training epochs,Detector epochs (TD only),pcutoff,train rmse,train rmse_pcutoff,train mAP,train mAR,test rmse,test rmse_pcutoff,test mAP,test mAR');
+    expect(row!.split(',').slice(0, 5)).toEqual(['0.95', '1', '2', '-1', '0.4']);
+    // DeepLabCut's <scorer>.h5: every labelled image, the evaluated ones (one train, one test here) predicted.
+    const h5 = join(evalDir, results[0]!.replace('-results.csv', '.h5'));
+    if (HAS_PANDAS) {
+      const shape = python(
+        'import sys, pandas as pd\n' +
+          'df = pd.read_hdf(sys.argv[1], "df_with_missing")\n' +
+          'assert list(df.columns.names) == ["scorer", "individuals", "bodyparts", "coords"], df.columns.names\n' +
+          'assert df.index[0] == ("labeled-data", "m4s1", "img0000.png"), df.index[0]\n' +
+          'print(df.shape[0], df.shape[1], int(df.notna().all(axis=1).sum()))',
+        h5,
+      );
+      expect(shape.trim()).toBe('116 12 2');
+    } else expect(existsSync(h5)).toBe(true);
     expect(existsSync(join(evalDir, '..', 'CombinedEvaluation-results.csv'))).toBe(true);
     const preds = readFileSync(join(evalDir, results[0]!.replace('-results.csv', '.csv')), 'utf8').split('\n');
     expect(preds[0]).toMatch(/^scorer,,,DLC_/);

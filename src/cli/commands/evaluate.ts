@@ -3,7 +3,7 @@
 // (rounded to 2 decimals), written to evaluation-results-pytorch/iteration-<i>/<shuffle folder>/ as
 // <scorer>-results.csv and <scorer>.csv (predictions per labelled image), and the cumulative
 // ../CombinedEvaluation-results.csv.
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { openProjectData, type PoseDataset } from '../../data/index.ts';
 import { AugmentationPipeline } from '../../data/index.ts';
@@ -13,7 +13,8 @@ import { writeFileAtomic } from '../../project/index.ts';
 import { drawPredictions } from '../../report/labeled-image.ts';
 import { computeMetrics } from '../../runner/metrics/index.ts';
 import type { ImagePrediction } from '../../runner/inference.ts';
-import { dlcNetName, predictionsCsv, snapshotUid } from '../../runner/predictions-csv.ts';
+import { dlcNetName, predictionsCsv, predictionsTable, snapshotUid } from '../../runner/predictions-csv.ts';
+import { writeFixedFrameH5 } from '../../io/hdf5-fixed-frame.ts';
 import { listSnapshots } from '../../runner/snapshots.ts';
 import { CliError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
@@ -44,7 +45,10 @@ Writes evaluation-results-pytorch/iteration-<i>/<Task><date>-trainset<pct>shuffl
 
 const VALUE_FLAGS = ['--shuffle', '--snapshot', '--pcutoff', '--device', '--max-images', '--plugin', '--detector-snapshot'];
 
-const INDEX_COLUMNS = ['%Training dataset', 'Shuffle number', 'Training epochs', 'pcutoff'];
+// DeepLabCut 3.0.1's results index (apis/evaluation.py evaluate_snapshot): the train fraction (0.95), the shuffle,
+// the pose snapshot's epochs, the detector snapshot's epochs (-1 without a detector), pcutoff.
+const INDEX_COLUMNS = ['%Training dataset', 'Shuffle number', 'Training epochs', 'Detector epochs (TD only)', 'pcutoff'];
+const DETECTOR_EPOCHS = INDEX_COLUMNS.indexOf('Detector epochs (TD only)');
 const SCORE_COLUMNS = ['train rmse', 'train rmse_pcutoff', 'train mAP', 'train mAR', 'test rmse', 'test rmse_pcutoff', 'test mAP', 'test mAR'];
 
 /**
@@ -91,17 +95,34 @@ export function chooseSnapshot(trainDir: string, which: string | undefined): str
 const round2 = (v: number) => (Number.isFinite(v) ? Math.round(v * 100) / 100 : v);
 const csvNum = (v: number) => (Number.isNaN(v) ? '' : String(v));
 
+/**
+ * CombinedEvaluation-results.csv: this row replaces the one with the same index (DeepLabCut's combine_first), the
+ * others are kept. Rows of an earlier layout (dlc-gpu's before the detector-epochs column, 95 for 0.95) are carried
+ * over by column name, so no earlier result is lost.
+ */
 function updateCombined(path: string, header: string[], row: string[]): void {
-  let lines: string[] = [];
+  let rows: string[][] = [];
   if (existsSync(path)) {
-    lines = readFileSync(path, 'utf8').split(/\r?\n/).filter((l) => l);
-    if (lines[0] !== header.join(',')) lines = [];
+    const [head, ...rest] = readFileSync(path, 'utf8').split(/\r?\n/).filter((l) => l).map((l) => l.split(','));
+    if (head?.join(',') === header.join(',')) rows = rest;
+    else if (head) {
+      const at = header.map((name) => head.indexOf(name));
+      rows = rest.map((old) =>
+        header.map((name, i) => {
+          if (at[i]! >= 0) {
+            const v = old[at[i]!] ?? '';
+            return name === '%Training dataset' && Number(v) > 1 ? String(Number(v) / 100) : v;
+          }
+          return i === DETECTOR_EPOCHS ? '-1' : '';
+        }),
+      );
+    }
   }
-  if (!lines.length) lines = [header.join(',')];
-  const key = row.slice(0, 3).join(',');
-  lines = lines.filter((l, i) => i === 0 || l.split(',').slice(0, 3).join(',') !== key);
-  lines.push(row.join(','));
-  writeFileAtomic(path, `${lines.join('\n')}\n`);
+  const key = (r: string[]) => r.slice(0, INDEX_COLUMNS.length).join(',');
+  rows = rows.filter((r) => key(r) !== key(row));
+  rows.push(row);
+  rows.sort((a, b) => INDEX_COLUMNS.reduce((c, _, i) => c || Number(a[i]) - Number(b[i]) || (a[i]! < b[i]! ? -1 : a[i]! > b[i]! ? 1 : 0), 0));
+  writeFileAtomic(path, `${[header, ...rows].map((r) => r.join(',')).join('\n')}\n`);
 }
 
 export const evaluateCommand: Command = {
@@ -194,7 +215,8 @@ export const evaluateCommand: Command = {
       const detectorPart = detectorSnapshot ? `detector_${snapshotUid(detectorSnapshot, 'snapshot-detector')}_` : '';
       const scorer = `DLC_${dlcNetName(cfg.net_type ?? 'resnet_50')}_${project.task}${project.date}shuffle${shuffleNumber}_${detectorPart}snapshot_${snapshotUid(snapshot, cfg.runner.snapshot_prefix ?? 'snapshot')}`;
       const header = [...INDEX_COLUMNS, ...SCORE_COLUMNS];
-      const row = [String(pct), String(shuffleNumber), String(metadata.epoch), String(pcutoff), ...SCORE_COLUMNS.map((c) => csvNum(scores[c]!))];
+      const detectorEpochs = detectorSnapshot ? Number(/(\d+)\.pt$/.exec(detectorSnapshot)?.[1] ?? -1) : -1;
+      const row = [String(pct / 100), String(shuffleNumber), String(metadata.epoch), String(detectorEpochs), String(pcutoff), ...SCORE_COLUMNS.map((c) => csvNum(scores[c]!))];
       writeFileAtomic(join(outDir, `${scorer}-results.csv`), `${header.join(',')}\n${row.join(',')}\n`);
       updateCombined(join(dirname(outDir), 'CombinedEvaluation-results.csv'), header, row);
       const order = new Map(data.labels.frames.map((f, i) => [i, f]));
@@ -206,11 +228,16 @@ export const evaluateCommand: Command = {
         predictions.map((p) => ({ index: order.get(p.imageId)?.path ?? p.image.split('/'), poses: p.pred })),
       );
       writeFileAtomic(join(outDir, `${scorer}.csv`), csv);
+      // DeepLabCut's own output: <scorer>.h5 (key df_with_missing) over every labelled image.
+      const h5 = join(outDir, `${scorer}.h5`);
+      const posesByPath = new Map(predictions.map((p) => [(order.get(p.imageId)?.path ?? p.image.split('/')).join('/'), p.pred]));
+      await writeFixedFrameH5(`${h5}.partial`, 'df_with_missing', predictionsTable(scorer, cfg.metadata.bodyparts, cfg.metadata.individuals, data.labels.frames.map((f) => f.path), posesByPath, cfg.method === 'td' ? -1 : Number.NaN));
+      renameSync(`${h5}.partial`, h5);
 
       const w = Math.max(...SCORE_COLUMNS.map((c) => c.length));
       process.stdout.write(`\nEvaluation of ${layout.name}, epoch ${metadata.epoch} (pcutoff ${pcutoff}):\n`);
       for (const c of SCORE_COLUMNS) process.stdout.write(`  ${c.padEnd(w)}  ${scores[c]}\n`);
-      process.stdout.write(`Results: ${join(outDir, `${scorer}-results.csv`)}\nPredictions: ${join(outDir, `${scorer}.csv`)}\n`);
+      process.stdout.write(`Results: ${join(outDir, `${scorer}-results.csv`)}\nPredictions: ${h5} (and ${scorer}.csv)\n`);
       if (flags.has('--plot')) {
         const plotDir = join(outDir, `LabeledImages_${scorer}`);
         mkdirSync(plotDir, { recursive: true });

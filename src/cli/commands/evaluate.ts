@@ -47,9 +47,9 @@ const VALUE_FLAGS = ['--shuffle', '--snapshot', '--pcutoff', '--device', '--max-
 
 // DeepLabCut 3.0.1's results index (apis/evaluation.py evaluate_snapshot): the train fraction (0.95), the shuffle,
 // the pose snapshot's epochs, the detector snapshot's epochs (-1 without a detector), pcutoff.
-const INDEX_COLUMNS = ['%Training dataset', 'Shuffle number', 'Training epochs', 'Detector epochs (TD only)', 'pcutoff'];
+export const INDEX_COLUMNS = ['%Training dataset', 'Shuffle number', 'Training epochs', 'Detector epochs (TD only)', 'pcutoff'];
 const DETECTOR_EPOCHS = INDEX_COLUMNS.indexOf('Detector epochs (TD only)');
-const SCORE_COLUMNS = ['train rmse', 'train rmse_pcutoff', 'train mAP', 'train mAR', 'test rmse', 'test rmse_pcutoff', 'test mAP', 'test mAR'];
+export const SCORE_COLUMNS = ['train rmse', 'train rmse_pcutoff', 'train mAP', 'train mAR', 'test rmse', 'test rmse_pcutoff', 'test mAP', 'test mAR'];
 
 /**
  * A top-down model's detector snapshot: --detector-snapshot (best, last, a path), else the best detector snapshot
@@ -100,7 +100,7 @@ const csvNum = (v: number) => (Number.isNaN(v) ? '' : String(v));
  * others are kept. Rows of an earlier layout (dlc-gpu's before the detector-epochs column, 95 for 0.95) are carried
  * over by column name, so no earlier result is lost.
  */
-function updateCombined(path: string, header: string[], row: string[]): void {
+export function updateCombined(path: string, header: string[], row: string[]): void {
   let rows: string[][] = [];
   if (existsSync(path)) {
     const [head, ...rest] = readFileSync(path, 'utf8').split(/\r?\n/).filter((l) => l).map((l) => l.split(','));

@@ -1,7 +1,7 @@
 // The one Node-specific file of the GPU layer: it creates Dawn's WebGPU entry point.
 // In a browser, pass `navigator.gpu` to `createEngine` instead.
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { create, globals } from 'webgpu';
 
@@ -60,9 +60,21 @@ export function filterNativeStderr<T>(fn: () => T, drop: RegExp): T {
   }
 }
 
+/**
+ * lavapipe splits every dispatch into LP_NUM_THREADS equal runs of workgroups, one per thread (Mesa's
+ * lp_cs_tpool: iter_per_thread = workgroups / threads), and a dispatch ends with its slowest run. With one
+ * thread per core, a core busy with anything else (another process, Node itself) stalls half the dispatch;
+ * finer runs let the other threads take up the slack (bench/NOTES.md "full-frame" has the measurements; the
+ * issue-17 FMA probe went from 66 to 86 GFLOP/s with 4 threads on 2 quiet cores). Only lavapipe (llvmpipe)
+ * reads the variable; a value the user set is kept.
+ */
+export const LAVAPIPE_THREADS_PER_CORE = 4;
+
 export function createDawnGpu(backend = process.env.DLC_GPU_BACKEND || undefined): DawnGpu {
   // Mesa's drivers refuse to start without it on a headless machine (CI, containers).
   if (!process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = '/tmp';
+  // Read when the driver starts, so it must be set before the instance is created.
+  if (!process.env.LP_NUM_THREADS) process.env.LP_NUM_THREADS = String(Math.min(32, LAVAPIPE_THREADS_PER_CORE * availableParallelism()));
   Object.assign(globalThis, globals);
   const options = backend ? [`backend=${backend}`] : [];
   if (process.env.DLC_GPU_DUMP_SHADERS) options.push('enable-dawn-features=dump_shaders,disable_symbol_renaming');

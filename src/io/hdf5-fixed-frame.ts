@@ -25,7 +25,8 @@ export interface FixedFrame {
   levelNames: readonly string[];
   /** One label per level for each column. */
   columns: readonly (readonly string[])[];
-  /** One label per index level for each row (DeepLabCut: labeled-data, video, image); index levels are unnamed. */
+  /** One label per index level for each row (DeepLabCut: labeled-data, video, image; one label: a plain Index);
+   * index levels are unnamed. */
   index: readonly (readonly string[])[];
   /** rows x columns, row-major; NaN for a missing value. */
   values: Float64Array;
@@ -59,6 +60,16 @@ function codesDtype(n: number): { dtype: string; array: (codes: number[]) => Int
   if (n <= 127) return { dtype: '<b', array: (c) => Int8Array.from(c) };
   if (n <= 32767) return { dtype: '<h', array: (c) => Int16Array.from(c) };
   return { dtype: '<i', array: (c) => Int32Array.from(c) };
+}
+
+/** A one-level index of strings (pandas' "regular" variety), unnamed: e.g. analyze_images' image paths. */
+function writeRegularIndex(group: H5Group, key: string, labels: readonly string[]): void {
+  setText(group, `${key}_variety`, 'regular');
+  const width = Math.max(1, ...labels.map((v) => utf8.encode(v).length));
+  const node = group.create_dataset({ name: key, data: [...labels], shape: [labels.length], dtype: `A${width}` });
+  arrayAttributes(node);
+  setText(node, 'kind', 'string');
+  setString(node, 'name', pickleText(null));
 }
 
 function writeMultiIndex(group: H5Group, key: string, tuples: readonly (readonly string[])[], names: readonly (string | null)[]): void {
@@ -114,7 +125,9 @@ export async function writeFixedFrameH5(path: string, key: string, frame: FixedF
     setText(group, 'errors', 'strict');
     setI64(group, 'ndim', 2);
     writeMultiIndex(group, 'axis0', frame.columns, frame.levelNames);
-    writeMultiIndex(group, 'axis1', frame.index, Array.from({ length: indexLevels }, () => null));
+    // One label per row: a regular Index (pandas reads a one-level MultiIndex back as a MultiIndex).
+    if (indexLevels === 1) writeRegularIndex(group, 'axis1', frame.index.map((r) => r[0]!));
+    else writeMultiIndex(group, 'axis1', frame.index, Array.from({ length: indexLevels }, () => null));
     setI64(group, 'nblocks', 1);
     // pandas keeps a block as [columns][rows] and writes it transposed (with a `transposed` flag): storing the
     // [columns][rows] array itself reads back to the same DataFrame.

@@ -9,6 +9,7 @@ import { decode } from 'fast-png';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeDemoProject } from '../../src/demo/project.ts';
 import { REPO_ROOT, runCli as cli } from '../project/openfield.ts';
+import { HAS_PANDAS, python } from '../video/python.ts';
 
 const temps: string[] = [];
 afterAll(() => temps.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -60,6 +61,37 @@ describe('top-down through the CLI', () => {
     expect(redOf(true)).toBeGreaterThan(redOf(false) + 40);
     expect(gt.stdout).toContain('--gt-boxes, so poses are predicted in crops around the ground-truth boxes');
     expect(readdirSync(results).some((f) => /^DLC_Resnet18_demomice\w+shuffle1_snapshot_(best-)?001-results\.csv$/.test(f))).toBe(true);
+
+    // predict (DeepLabCut's analyze_images) on a folder of images: the detector's boxes, then the pose in each;
+    // max_individuals (2) poses per image, -1 past the detections (OneBoxDetector finds one box per image).
+    const video = readdirSync(join(dir, 'project/labeled-data'))[0]!;
+    const predicted = cli('predict', train, join(dir, 'project/labeled-data', video), '--out', join(dir, 'predictions'));
+    expect(predicted.code, predicted.stderr).toBe(0);
+    expect(predicted.stdout).toMatch(/Top-down model: detections from .*snapshot-detector-(best-)?001\.pt/);
+    const outputs = readdirSync(join(dir, 'predictions')).sort();
+    expect(outputs).toHaveLength(2);
+    expect(outputs[0]).toMatch(/^image_predictions_DLC_Resnet18_demomice\w+shuffle1_detector_(best-)?001_snapshot_(best-)?001\.csv$/);
+    expect(outputs[1]).toBe(outputs[0]!.replace(/\.csv$/, '.h5'));
+    const csv = readFileSync(join(dir, 'predictions', outputs[0]!), 'utf8').trim().split('\n');
+    expect(csv.slice(0, 4).map((l) => l.split(',')[0])).toEqual(['scorer', 'individuals', 'bodyparts', 'coords']);
+    expect(csv).toHaveLength(4 + 10);
+    const cells = csv[4]!.split(',');
+    const perIndividual = (cells.length - 1) / 2;
+    expect(cells.slice(1 + perIndividual).every((c) => c === '-1')).toBe(true);
+    expect(cells.slice(1, 1 + perIndividual).every((c) => c !== '-1' && c !== '')).toBe(true);
+    if (HAS_PANDAS) {
+      const h5 = python(
+        'import sys, pandas as pd\n' +
+          'df = pd.read_hdf(sys.argv[1], "predictions")\n' +
+          'assert list(df.columns.names) == ["scorer", "individuals", "bodyparts", "coords"]\n' +
+          'assert df.index[0].startswith(sys.argv[2]), df.index[0]\n' +
+          'print(df.shape[0], int((df == -1).sum().sum()), df.shape[1])',
+        join(dir, 'predictions', outputs[1]!),
+        join(dir, 'project/labeled-data', video),
+      );
+      const [rows, minusOnes, columns] = h5.trim().split(' ').map(Number);
+      expect([rows, minusOnes]).toEqual([10, 10 * (columns! / 2)]);
+    }
 
     // The pose model alone: --detector-epochs 0 skips the detector.
     const poseOnly = cli('train', config, ...QUICK.filter((a, i, all) => a !== '--detector-epochs' && all[i - 1] !== '--detector-epochs'), '--detector-epochs', '0');

@@ -91,8 +91,13 @@ describe.skipIf(!HAS_OPENFIELD)('dlc-gpu train / evaluate / predict', () => {
     const out = join(dir, 'predictions');
     const predicted = cli('predict', train, join(dir, 'labeled-data/m4s1/img0001.png'), '--out', out);
     expect(predicted.code, predicted.stderr).toBe(0);
-    const csv = readdirSync(out);
+    const csv = readdirSync(out).filter((f) => f.endsWith('.csv'));
     expect(csv).toHaveLength(1);
+    expect(readdirSync(out).sort()).toEqual([csv[0], csv[0]!.replace(/\.csv$/, '.h5')]);
+    if (HAS_PANDAS) {
+      const read = python('import sys, pandas as pd\ndf = pd.read_hdf(sys.argv[1], "predictions")\nprint(df.index[0], df.shape[1], list(df.columns.names))', join(out, csv[0]!.replace(/\.csv$/, '.h5')));
+      expect(read.trim()).toBe(`${join(dir, 'labeled-data/m4s1/img0001.png')} 12 ['scorer', 'individuals', 'bodyparts', 'coords']`);
+    }
     const lines = readFileSync(join(out, csv[0]!), 'utf8').trim().split('\n');
     expect(lines.map((l) => l.split(',')[0])).toEqual(['scorer', 'bodyparts', 'coords', 'img0001.png']);
     expect(lines[3]!.split(',')).toHaveLength(1 + 4 * 3);

@@ -71,6 +71,36 @@ function setF64(node: H5Group | H5Dataset, name: string, value: number): void {
   node.create_attribute(name, Float64Array.of(value), [], '<d');
 }
 
+/**
+ * A new HDF5 file as PyTables lays it out for pandas (root and `/<key>` group attributes), after checking that
+ * `frame` has columns with one label per level. The caller closes the file.
+ */
+export function createPandasFile(h5: H5, path: string, key: string, frame: FrameColumns): { file: H5File; group: H5Group } {
+  if (!frame.columns.length) throw new Hdf5Error(path, 'a DataFrame needs at least one column');
+  for (const c of frame.columns) if (c.length !== frame.levelNames.length) throw new Hdf5Error(path, `column (${c.join(', ')}) does not have one label per level (${frame.levelNames.join(', ')})`);
+  let file: H5File;
+  try {
+    file = new h5.File(path, 'w');
+  } catch (e) {
+    throw new Hdf5Error(path, `cannot create the file (${(e as Error).message})`);
+  }
+  try {
+    const root = file.get('/') as H5Group;
+    setString(root, 'CLASS', 'GROUP');
+    setString(root, 'PYTABLES_FORMAT_VERSION', '2.1');
+    setString(root, 'TITLE', '');
+    setString(root, 'VERSION', '1.0');
+    const group = file.create_group(key);
+    setString(group, 'CLASS', 'GROUP');
+    setString(group, 'TITLE', '');
+    setString(group, 'VERSION', '1.0');
+    return { file, group };
+  } catch (e) {
+    file.close();
+    throw e instanceof Hdf5Error ? e : new Hdf5Error(path, (e as Error).message);
+  }
+}
+
 /** Streams rows of a float64 DataFrame into a new HDF5 file in pandas' table format. */
 export class DataFrameH5Writer {
   private rows = 0;
@@ -88,27 +118,10 @@ export class DataFrameH5Writer {
   static async create(path: string, key: string, frame: FrameColumns): Promise<DataFrameH5Writer> {
     const h5 = await loadH5();
     const width = frame.columns.length;
-    if (!width) throw new Hdf5Error(path, 'a DataFrame needs at least one column');
     if (frame.levelNames.length < 2) throw new Hdf5Error(path, 'only MultiIndex columns (two or more levels) are written');
-    for (const c of frame.columns) if (c.length !== frame.levelNames.length) throw new Hdf5Error(path, `column (${c.join(', ')}) does not have one label per level (${frame.levelNames.join(', ')})`);
-    let file: H5File;
+    const { file, group } = createPandasFile(h5, path, key, frame);
     try {
-      file = new h5.File(path, 'w');
-    } catch (e) {
-      throw new Hdf5Error(path, `cannot create the file (${(e as Error).message})`);
-    }
-    try {
-      const root = file.get('/') as H5Group;
-      setString(root, 'CLASS', 'GROUP');
-      setString(root, 'PYTABLES_FORMAT_VERSION', '2.1');
-      setString(root, 'TITLE', '');
-      setString(root, 'VERSION', '1.0');
-
-      const group = file.create_group(key);
       const labels = frame.columns.map((c) => tuple(...c));
-      setString(group, 'CLASS', 'GROUP');
-      setString(group, 'TITLE', '');
-      setString(group, 'VERSION', '1.0');
       setString(group, 'data_columns', pickleText([]));
       setString(group, 'encoding', 'UTF-8');
       setString(group, 'errors', 'strict');

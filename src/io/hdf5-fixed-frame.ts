@@ -13,7 +13,7 @@
 //   /<key>/block0_values: the values, [columns][rows] on disk, which pandas reads back transposed.
 // PyTables keeps non-string attributes (a level name of None) as protocol-0 pickles ("N.").
 // Everything is written in one call: label files are small.
-import { Hdf5Error, loadH5, PANDAS_VERSION, setI64, setString } from './hdf5-dataframe.ts';
+import { createPandasFile, Hdf5Error, loadH5, PANDAS_VERSION, setI64, setString } from './hdf5-dataframe.ts';
 import { pickleText } from './pickle-text.ts';
 
 type H5 = Awaited<ReturnType<typeof loadH5>>;
@@ -96,29 +96,13 @@ export async function writeFixedFrameH5(path: string, key: string, frame: FixedF
   const h5 = await loadH5();
   const width = frame.columns.length;
   const rows = frame.index.length;
-  if (!width) throw new Hdf5Error(path, 'a DataFrame needs at least one column');
   if (frame.values.length !== rows * width) throw new Hdf5Error(path, `${frame.values.length} values are not ${rows} rows of ${width} columns`);
-  for (const c of frame.columns) if (c.length !== frame.levelNames.length) throw new Hdf5Error(path, `column (${c.join(', ')}) does not have one label per level (${frame.levelNames.join(', ')})`);
   const indexLevels = frame.index[0]?.length ?? 1;
   for (const r of frame.index) if (r.length !== indexLevels) throw new Hdf5Error(path, `index entry (${r.join(', ')}) does not have ${indexLevels} levels`);
   const seen = new Set(frame.columns.map((c) => c.join('\u0000')));
   if (seen.size !== width) throw new Hdf5Error(path, 'the columns must be unique (pandas\' fixed format requires it)');
-  let file: InstanceType<H5['File']>;
+  const { file, group } = createPandasFile(h5, path, key, frame);
   try {
-    file = new h5.File(path, 'w');
-  } catch (e) {
-    throw new Hdf5Error(path, `cannot create the file (${(e as Error).message})`);
-  }
-  try {
-    const root = file.get('/') as H5Group;
-    setString(root, 'CLASS', 'GROUP');
-    setString(root, 'PYTABLES_FORMAT_VERSION', '2.1');
-    setString(root, 'TITLE', '');
-    setString(root, 'VERSION', '1.0');
-    const group = file.create_group(key);
-    setString(group, 'CLASS', 'GROUP');
-    setString(group, 'TITLE', '');
-    setString(group, 'VERSION', '1.0');
     setText(group, 'pandas_type', 'frame');
     setText(group, 'pandas_version', PANDAS_VERSION);
     setText(group, 'encoding', 'UTF-8');

@@ -4,6 +4,7 @@
 // (data.inference.top_down_crop), the pose model on the crops in batches of `batchSize` (crops of successive
 // frames flattened into one list), each crop's keypoints mapped back to the frame, and the outputs padded to
 // max_individuals with -1 (poses, boxes and box scores). The pose score is not multiplied by the box score.
+import type { PoseConfig } from '../config/index.ts';
 import { AugmentationPipeline, type PoseDataset, type PoseSample } from '../data/index.ts';
 import type { RgbImage } from '../io/image.ts';
 import type { Detector } from '../models/detectors/detector.ts';
@@ -125,6 +126,18 @@ export interface TopDownOptions {
   detectorPipeline: AugmentationPipeline;
   /** data.inference (with top_down_crop). */
   posePipeline: AugmentationPipeline;
+}
+
+/** The top-down options of a pose config with a detector block: its individuals, bodyparts, detector.data.inference and data.inference. */
+export function topDownOptions(cfg: PoseConfig, batchSize = 1): TopDownOptions {
+  return {
+    maxIndividuals: cfg.metadata.individuals.length,
+    batchSize,
+    bodyparts: cfg.metadata.bodyparts.length,
+    uniqueBodyparts: cfg.metadata.unique_bodyparts.length,
+    detectorPipeline: new AugmentationPipeline(cfg.detector!.data.inference ?? { normalize_images: true }),
+    posePipeline: new AugmentationPipeline(cfg.data.inference),
+  };
 }
 
 /** Detector, crops and pose model on frames: per frame, the padded poses, boxes and box scores. */

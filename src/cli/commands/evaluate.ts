@@ -164,18 +164,11 @@ export const evaluateCommand: Command = {
       let detector: { dispose(): void } | null = null;
       if (detectorSnapshot) {
         const { loadDetector } = await import('../../runner/detector-train.ts');
-        const { predictDatasetTopDown } = await import('../../runner/top-down.ts');
+        const { predictDatasetTopDown, topDownOptions } = await import('../../runner/top-down.ts');
         const d = loadDetector(cfg, detectorSnapshot);
         detector = d;
         const images = openProjectData(file, { config: cfg, mode: 'bottom-up' });
-        const options = {
-          maxIndividuals: cfg.metadata.individuals.length,
-          batchSize: 1,
-          bodyparts: cfg.metadata.bodyparts.length,
-          uniqueBodyparts: cfg.metadata.unique_bodyparts.length,
-          detectorPipeline: new AugmentationPipeline(cfg.detector!.data.inference ?? { normalize_images: true }),
-          posePipeline: new AugmentationPipeline(cfg.data.inference),
-        };
+        const options = topDownOptions(cfg);
         topDown = (_, split) => predictDatasetTopDown(d, model, split === 'train' ? images.train : images.test, options, maxImages);
         process.stdout.write(`Top-down model: detections from ${detectorSnapshot}\n`);
       } else if (cfg.method === 'td') {

@@ -143,16 +143,9 @@ export const predictCommand: Command = {
 /** A top-down model's detector and crops for one image at a time (predictTopDown): max_individuals poses, -1 padded. */
 async function topDownPredictor(cfg: ReturnType<typeof snapshotConfig>['config'], model: import('../../models/pose-model.ts').PoseModel, detectorSnapshot: string) {
   const { loadDetector } = await import('../../runner/detector-train.ts');
-  const { predictTopDown } = await import('../../runner/top-down.ts');
+  const { predictTopDown, topDownOptions } = await import('../../runner/top-down.ts');
   const detector = loadDetector(cfg, detectorSnapshot);
-  const options = {
-    maxIndividuals: cfg.metadata.individuals.length,
-    batchSize: 1,
-    bodyparts: cfg.metadata.bodyparts.length,
-    uniqueBodyparts: cfg.metadata.unique_bodyparts.length,
-    detectorPipeline: new AugmentationPipeline(cfg.detector!.data.inference ?? { normalize_images: true }),
-    posePipeline: new AugmentationPipeline(cfg.data.inference),
-  };
+  const options = topDownOptions(cfg);
   process.stdout.write(`Top-down model: detections from ${detectorSnapshot}\n`);
   return {
     predict: async (path: string, image: import('../../io/image.ts').RgbImage) => (await predictTopDown(detector, model, [{ path, image }], options))[0]!.poses,

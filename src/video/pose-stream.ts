@@ -6,8 +6,8 @@ import type { AugmentationPipeline } from '../data/index.ts';
 import { engine } from '../gpu/current.ts';
 import type { RgbImage } from '../io/image.ts';
 import type { PoseModel } from '../models/pose-model.ts';
-import { batchPoses, recordPredictions, unlabeledSample } from '../runner/inference.ts';
-import { QueueTimeline, startReadback } from './readback.ts';
+import { batchPoses, unlabeledSample } from '../runner/inference.ts';
+import { predictAhead, QueueTimeline } from './readback.ts';
 
 export interface PoseStreamOptions {
   model: PoseModel;
@@ -51,20 +51,7 @@ export async function streamPoses(next: (n: number) => Promise<RgbImage[]>, onRo
       if (!frames.length) break;
       const samples = frames.map((img, i) => unlabeledSample(`${o.label} frame ${index + i}`, img, K, 0, index + i));
       const batch = o.pipeline.run(samples, frames, samples.map(() => 0));
-      let pred;
-      try {
-        pred = recordPredictions(o.model, batch.images);
-      } finally {
-        batch.dispose();
-      }
-      let result: Promise<Float32Array>;
-      try {
-        result = startReadback(pred, o.timeline);
-      } finally {
-        pred.dispose();
-      }
-      // Awaited later (after the previous batch); a failure must not count as unhandled meanwhile.
-      result.catch(() => undefined);
+      const result = predictAhead(o.model, batch, o.timeline);
       if (pending) await drain();
       pending = { result, items: batch.items };
       index += frames.length;

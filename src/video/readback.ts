@@ -5,7 +5,10 @@
 // the meantime, so the GPU queue never runs dry while the CPU maps results and decodes frames. Device
 // errors are still caught by the engine's per-submit scopes; `engine().sync()` at the end of a video
 // surfaces them.
+import type { Batch } from '../data/index.ts';
 import { engine } from '../gpu/current.ts';
+import type { PoseModel } from '../models/pose-model.ts';
+import { recordPredictions } from '../runner/inference.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 
 /** Time the GPU queue had work, from each submit to its result being mapped (FIFO queue). */
@@ -64,4 +67,26 @@ export function startReadback(tensor: Tensor, timeline?: QueueTimeline): Promise
       throw err;
     },
   );
+}
+
+/**
+ * Records `model` on `batch` (whose GPU tensors it then frees; its items stay usable) and starts reading the
+ * predictions back. The streams await the result only after queueing the next batch, so it is marked handled
+ * meanwhile: a failure surfaces when awaited, not as an unhandled rejection.
+ */
+export function predictAhead(model: PoseModel, batch: Batch, timeline?: QueueTimeline): Promise<Float32Array> {
+  let pred: Tensor;
+  try {
+    pred = recordPredictions(model, batch.images);
+  } finally {
+    batch.dispose();
+  }
+  let result: Promise<Float32Array>;
+  try {
+    result = startReadback(pred, timeline);
+  } finally {
+    pred.dispose();
+  }
+  result.catch(() => undefined);
+  return result;
 }

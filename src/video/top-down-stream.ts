@@ -12,9 +12,9 @@ import { engine } from '../gpu/current.ts';
 import type { RgbImage } from '../io/image.ts';
 import type { Detector } from '../models/detectors/detector.ts';
 import type { PoseModel } from '../models/pose-model.ts';
-import { batchPoses, recordPredictions, type Pose } from '../runner/inference.ts';
+import { batchPoses, type Pose } from '../runner/inference.ts';
 import { cropSample, detectBatch, padOutputs, type Frame, type TopDownPrediction } from '../runner/top-down.ts';
-import { QueueTimeline, startReadback } from './readback.ts';
+import { predictAhead, QueueTimeline } from './readback.ts';
 
 export interface TopDownStreamOptions {
   detector: Detector;
@@ -95,20 +95,7 @@ export async function streamTopDown(next: (n: number) => Promise<RgbImage[]>, on
         crops.map((c) => c.owner.frame.image),
         crops.map(() => 0),
       );
-      let pred;
-      try {
-        pred = recordPredictions(o.model, batch.images);
-      } finally {
-        batch.dispose();
-      }
-      let result: Promise<Float32Array>;
-      try {
-        result = startReadback(pred, o.timeline);
-      } finally {
-        pred.dispose();
-      }
-      // Awaited after the next batch is queued; a failure must not count as unhandled meanwhile.
-      result.catch(() => undefined);
+      const result = predictAhead(o.model, batch, o.timeline);
       if (pending) await drain();
       pending = { result, items: batch.items, crops };
     }

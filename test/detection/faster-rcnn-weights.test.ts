@@ -103,6 +103,19 @@ describe('FasterRCNN weights from torchvision and DeepLabCut files', () => {
     }
   });
 
+  it("loads torchvision's fasterrcnn_resnet50_fpn state dict into that variant strictly", async () => {
+    const m = new FasterRCNN({ variant: 'fasterrcnn_resnet50_fpn' });
+    try {
+      loadFasterRcnnWeights(m, path('frcnn_resnet50_fpn_state.pt'));
+      const file = [...torchvisionStateDict(readTorchFile(path('frcnn_resnet50_fpn_state.pt')), 'r50').keys()];
+      const v = await values(m);
+      expect([...v.keys()]).toEqual(file);
+      file.forEach((k, i) => expect(v.get(k)!.every((x) => x === i), `${k} holds ${i}`).toBe(true));
+    } finally {
+      m.dispose();
+    }
+  });
+
   it('a file of another variant fails naming the first keys that do not fit', () => {
     const m = new FasterRCNN({ pretrainedBackbone: true });
     try {
@@ -145,6 +158,27 @@ describe('the FasterRCNN builder (DETECTORS)', () => {
     }
   });
 
+  it("builds every variant DeepLabCut's config accepts, with torchvision's defaults for each", () => {
+    const want = {
+      fasterrcnn_mobilenet_v3_large_fpn: { min: 800, max: 1333, pre: 1000, score: 0.05, anchors: 15, maps: 3 },
+      fasterrcnn_mobilenet_v3_large_320_fpn: { min: 320, max: 640, pre: 150, score: 0.05, anchors: 15, maps: 3 },
+      fasterrcnn_resnet50_fpn: { min: 800, max: 1333, pre: 1000, score: 0, anchors: 3, maps: 5 },
+      fasterrcnn_resnet50_fpn_v2: { min: 800, max: 1333, pre: 1000, score: 0, anchors: 3, maps: 5 },
+    };
+    for (const [variant, w] of Object.entries(want)) {
+      const m = DETECTORS.build({ type: 'FasterRCNN', variant }, ctx, 'detector.model') as FasterRCNN;
+      try {
+        expect(m.variant).toBe(variant);
+        expect([m.transform.minSize[0], m.transform.maxSize]).toEqual([w.min, w.max]);
+        expect([m.rpn.opts.preNmsTopNTest, m.rpn.opts.postNmsTopNTest, m.rpn.opts.scoreThresh]).toEqual([w.pre, w.pre, w.score]);
+        expect(m.anchorGenerator.numAnchorsPerLocation()).toEqual(Array(w.maps).fill(w.anchors));
+        expect(m.roiHeads.opts.scoreThresh).toBe(0.01);
+      } finally {
+        m.dispose();
+      }
+    }
+  });
+
   it('refuses what it cannot build, naming the key and what to do', () => {
     expect(() => buildFasterRcnn({ ...MNV3, pretrained: true }, ctx)).toThrow(/detector\.model\.pretrained is true: .*fasterrcnn_mobilenet_v3_large_fpn-fb6a3cc7\.pth.*set detector\.model\.pretrained to that file's path/);
     expect(() => buildFasterRcnn({ ...MNV3, pretrained: 1 }, ctx)).toThrow(/detector\.model\.pretrained must be false or the path of a weights file, got 1/);
@@ -152,7 +186,6 @@ describe('the FasterRCNN builder (DETECTORS)', () => {
     expect(() => buildFasterRcnn({ ...MNV3, pretrained: path('faster_rcnn.json') }, ctx)).toThrow(/detector\.model\.pretrained: cannot read .*faster_rcnn\.json as a PyTorch file/);
     expect(() => buildFasterRcnn({ ...MNV3, freeze_bn_stats: 'yes' }, ctx)).toThrow(/detector\.model\.freeze_bn_stats must be true or false, got "yes"/);
     expect(() => buildFasterRcnn({ ...MNV3, box_score_thresh: 2 }, ctx)).toThrow(/detector\.model\.box_score_thresh must be a number in \[0, 1\], got 2/);
-    expect(() => buildFasterRcnn({ type: 'FasterRCNN', variant: 'fasterrcnn_resnet50_fpn_v2' }, ctx)).toThrow(/detector\.model\.variant: 'fasterrcnn_resnet50_fpn_v2' is not built in dlc-gpu yet/);
     expect(() => buildFasterRcnn({ type: 'FasterRCNN', variant: 'retinanet' }, ctx)).toThrow(/detector\.model\.variant must be one of torchvision's Faster R-CNN builders/);
   });
 });

@@ -1,12 +1,18 @@
 // torchvision 0.14's FasterRCNN (models/detection/faster_rcnn.py, generalized_rcnn.py) as DeepLabCut builds it
 // (its FasterRCNN detector: torchvision's constructor with box_score_thresh, then roi_heads.box_predictor
 // replaced by FastRCNNPredictor(1024, 2)), with torchvision's state-dict names (backbone.body.*,
-// backbone.fpn.*, rpn.head.*, roi_heads.box_head.*, roi_heads.box_predictor.*). Built variant:
-// fasterrcnn_mobilenet_v3_large_fpn (MobileNetV3-Large FPN backbone, 15 anchors per location on 3 maps,
-// rpn_score_thresh 0.05). transform (normalise with ImageNet's mean/std, resize to short side 800 / long side
-// 1333, pad to 32) -> backbone -> RPN -> RoIHeads -> boxes back to each original size.
-// torchvision uses FrozenBatchNorm2d and 3 trainable backbone stages when it loads weights (COCO or the
-// ImageNet backbone), BatchNorm2d and all 6 stages without: `pretrainedBackbone` picks the same.
+// backbone.fpn.*, rpn.head.*, roi_heads.box_head.*, roi_heads.box_predictor.*). Variants:
+// - fasterrcnn_mobilenet_v3_large_fpn: MobileNetV3-Large FPN backbone (maps "0", "1" at stride 32, "pool"), 15
+//   anchors per location on each of the 3 maps, rpn_score_thresh 0.05, TwoMLPHead; fasterrcnn_mobilenet_v3_large_
+//   320_fpn is the same model with min_size 320, max_size 640 and 150 RPN proposals before / after NMS at test;
+// - fasterrcnn_resnet50_fpn: ResNet-50 FPN ("0".."3" at strides 4-32, "pool"), 3 anchors per location (one size
+//   per map), TwoMLPHead;
+// - fasterrcnn_resnet50_fpn_v2: the same with BatchNorm2d in the FPN, a 2-conv RPN head and the
+//   FastRCNNConvFCHead (4 x conv 256 + BatchNorm2d, fc 1024).
+// transform (normalise with ImageNet's mean/std, resize to short side 800 / long side 1333, pad to 32) -> backbone
+// -> RPN -> RoIHeads -> boxes back to each original size. When torchvision loads weights (COCO or the ImageNet
+// backbone) it freezes the first backbone stages (3 trainable) and, except for v2, uses FrozenBatchNorm2d;
+// without weights BatchNorm2d and every stage trainable: `pretrainedBackbone` picks the same.
 import { BatchNorm2d } from '../../nn/norm-layers.ts';
 import { withoutFrozenBnCounters } from '../../nn/frozen-batch-norm.ts';
 import { Module, StateDictError } from '../../nn/module.ts';
@@ -17,23 +23,24 @@ import { Tensor } from '../../tensor/tensor.ts';
 import { AnchorGenerator } from './anchors.ts';
 import type { DetectionTarget, Detections, Detector, DetectorOutput } from './detector.ts';
 import { mobileNetV3LargeFpn, type BackboneWithFPN } from './fpn.ts';
-import { FastRCNNPredictor, RoIHeads, TwoMLPHead, type RcnnTarget } from './roi-heads.ts';
+import { resnet50Fpn } from './resnet-fpn.ts';
+import { FastRCNNPredictor, fastRcnnConvFcHead, RoIHeads, TwoMLPHead, type RcnnTarget } from './roi-heads.ts';
 import { RegionProposalNetwork, RPNHead, type RpnOptions } from './rpn.ts';
 import { GeneralizedRCNNTransform, resizeBoxes } from './transform.ts';
 
 /** DeepLabCut's `variant` values that torchvision defines; those dlc-gpu builds are in BUILT_VARIANTS. */
 export const FASTER_RCNN_VARIANTS = ['fasterrcnn_mobilenet_v3_large_fpn', 'fasterrcnn_mobilenet_v3_large_320_fpn', 'fasterrcnn_resnet50_fpn', 'fasterrcnn_resnet50_fpn_v2'] as const;
 export type FasterRcnnVariant = (typeof FASTER_RCNN_VARIANTS)[number];
-export const BUILT_VARIANTS: readonly FasterRcnnVariant[] = ['fasterrcnn_mobilenet_v3_large_fpn'];
+export const BUILT_VARIANTS: readonly FasterRcnnVariant[] = FASTER_RCNN_VARIANTS;
 
 export interface FasterRCNNOptions {
-  /** Default fasterrcnn_mobilenet_v3_large_fpn (the only one built yet). */
+  /** Default fasterrcnn_mobilenet_v3_large_fpn. */
   variant?: FasterRcnnVariant;
   /** Classes including the background (default 2: DeepLabCut's background + animal). */
   numClasses?: number;
   /** torchvision's is_trained (weights will be loaded): FrozenBatchNorm2d backbone, 3 trainable stages. Default false. */
   pretrainedBackbone?: boolean;
-  /** torchvision's trainable_backbone_layers (default 3 with pretrainedBackbone, else 6). */
+  /** torchvision's trainable_backbone_layers (default 3 with pretrainedBackbone, else all: 6 MobileNetV3, 5 ResNet-50). */
   trainableBackboneLayers?: number;
   minSize?: number | readonly number[];
   maxSize?: number;
@@ -83,43 +90,53 @@ export class FasterRCNN extends Module implements Detector {
     if (!Number.isInteger(this.numClasses) || this.numClasses < 2) throw new Error(`FasterRCNN: numClasses must be an integer >= 2 (background included), got ${this.numClasses}`);
     const seed = opts.seed ?? 0;
     this.pretrainedBackbone = opts.pretrainedBackbone ?? false;
-    const trainable = opts.trainableBackboneLayers ?? (this.pretrainedBackbone ? 3 : 6);
+    const mobilenet = this.variant === 'fasterrcnn_mobilenet_v3_large_fpn' || this.variant === 'fasterrcnn_mobilenet_v3_large_320_fpn';
+    const low = this.variant === 'fasterrcnn_mobilenet_v3_large_320_fpn';
+    const v2 = this.variant === 'fasterrcnn_resnet50_fpn_v2';
+    const trainable = opts.trainableBackboneLayers ?? (this.pretrainedBackbone ? 3 : mobilenet ? 6 : 5);
     this.transform = this.registerModule(
       'transform',
       new GeneralizedRCNNTransform({
-        minSize: opts.minSize ?? 800,
-        maxSize: opts.maxSize ?? 1333,
+        minSize: opts.minSize ?? (low ? 320 : 800),
+        maxSize: opts.maxSize ?? (low ? 640 : 1333),
         imageMean: opts.imageMean ?? [0.485, 0.456, 0.406],
         imageStd: opts.imageStd ?? [0.229, 0.224, 0.225],
         choose: opts.chooseMinSize,
       }),
     );
+    const frozen = this.pretrainedBackbone && !v2;
     this.backbone = this.registerModule(
       'backbone',
-      mobileNetV3LargeFpn({ norm: this.pretrainedBackbone ? { kind: 'frozen' } : { kind: 'batchnorm', eps: 1e-5, momentum: 0.1 }, trainableLayers: trainable, seed }),
+      mobilenet
+        ? mobileNetV3LargeFpn({ norm: frozen ? { kind: 'frozen' } : { kind: 'batchnorm', eps: 1e-5, momentum: 0.1 }, trainableLayers: trainable, seed })
+        : resnet50Fpn({ norm: frozen ? 'frozen' : 'batchnorm', trainableLayers: trainable, fpnNorm: v2 ? { kind: 'batchnorm' } : null, seed }),
     );
     const sizes = [32, 64, 128, 256, 512];
-    this.anchorGenerator = new AnchorGenerator([sizes, sizes, sizes], [[0.5, 1, 2], [0.5, 1, 2], [0.5, 1, 2]]);
+    const ratios = [0.5, 1, 2];
+    // MobileNetV3: every size on each of its 3 maps; ResNet-50 (_default_anchorgen): one size per map.
+    this.anchorGenerator = mobilenet ? new AnchorGenerator([sizes, sizes, sizes], [ratios, ratios, ratios]) : new AnchorGenerator(sizes.map((s) => [s]), sizes.map(() => ratios));
     const rpnOpts: RpnOptions = {
       preNmsTopNTrain: 2000,
-      preNmsTopNTest: 1000,
+      preNmsTopNTest: low ? 150 : 1000,
       postNmsTopNTrain: 2000,
-      postNmsTopNTest: 1000,
+      postNmsTopNTest: low ? 150 : 1000,
       nmsThresh: 0.7,
       fgIouThresh: 0.7,
       bgIouThresh: 0.3,
       batchSizePerImage: 256,
       positiveFraction: 0.5,
-      scoreThresh: 0.05,
+      scoreThresh: mobilenet ? 0.05 : 0,
       samplerSeed: seed + 1,
       ...opts.rpn,
     };
     const out = this.backbone.outChannels;
-    this.rpn = this.registerModule('rpn', new RegionProposalNetwork(this.anchorGenerator, new RPNHead(out, this.anchorGenerator.numAnchorsPerLocation()[0]!, { seed: seed + 20_000 }), rpnOpts));
+    const rpnHead = new RPNHead(out, this.anchorGenerator.numAnchorsPerLocation()[0]!, { convDepth: v2 ? 2 : 1, seed: seed + 20_000 });
+    this.rpn = this.registerModule('rpn', new RegionProposalNetwork(this.anchorGenerator, rpnHead, rpnOpts));
     const pool = 7;
+    const boxHead = v2 ? fastRcnnConvFcHead([out, pool, pool], [256, 256, 256, 256], [1024], seed + 30_000) : new TwoMLPHead(out * pool * pool, 1024);
     this.roiHeads = this.registerModule(
       'roi_heads',
-      new RoIHeads(new TwoMLPHead(out * pool * pool, 1024), new FastRCNNPredictor(1024, this.numClasses), {
+      new RoIHeads(boxHead, new FastRCNNPredictor(1024, this.numClasses), {
         fgIouThresh: opts.boxFgIouThresh ?? 0.5,
         bgIouThresh: opts.boxBgIouThresh ?? 0.5,
         batchSizePerImage: opts.boxBatchSizePerImage ?? 512,
@@ -242,17 +259,23 @@ export class FasterRCNN extends Module implements Detector {
    * Loads torchvision weights (torchvisionStateDict's result) as DeepLabCut's `pretrained` does:
    * - a Faster R-CNN state dict or DeepLabCut snapshot of this variant: strictly; a COCO file's 91-class
    *   box_predictor is left as initialised (DeepLabCut replaces it with a fresh 2-class FastRCNNPredictor);
-   * - an ImageNet MobileNetV3-Large classification file (features.*, classifier.*): its features into
-   *   backbone.body (torchvision's weights_backbone), the rest as initialised.
+   * - an ImageNet classification file of the backbone (MobileNetV3-Large features.* / classifier.*, ResNet-50
+   *   conv1 ... layer4 / fc): the trunk into backbone.body (torchvision's weights_backbone), the rest as initialised.
    * A file of another model fails naming the first keys that do not fit.
    */
   loadTorchvisionState(state: ReadonlyMap<string, { shape: number[]; data: Float32Array }>): void {
     const shapes = new Map(this.stateDictShapes());
     const keys = [...state.keys()];
     const entry = (shape: readonly number[], data: Float32Array, k: string) => ({ shape: [...shape], data, dtype: k.endsWith('num_batches_tracked') ? ('int64' as const) : ('float32' as const) });
-    if (keys.some((k) => k.startsWith('features.')) && !keys.some((k) => k.startsWith('backbone.'))) {
+    const mobilenet = this.variant.startsWith('fasterrcnn_mobilenet');
+    const classifier = mobilenet ? keys.some((k) => k.startsWith('features.')) : keys.includes('conv1.weight') && keys.some((k) => k.startsWith('fc.'));
+    if (classifier && !keys.some((k) => k.startsWith('backbone.'))) {
+      // torchvision's weights_backbone: MobileNetV3's features.* or ResNet-50's trunk (its fc.* dropped) into backbone.body.
       const mapped = new Map<string, ReturnType<typeof entry>>();
-      for (const [k, e] of state) if (k.startsWith('features.')) mapped.set(`backbone.body.${k.slice('features.'.length)}`, entry(e.shape, e.data, k));
+      for (const [k, e] of state) {
+        if (mobilenet && k.startsWith('features.')) mapped.set(`backbone.body.${k.slice('features.'.length)}`, entry(e.shape, e.data, k));
+        else if (!mobilenet && !k.startsWith('fc.')) mapped.set(`backbone.body.${k}`, entry(e.shape, e.data, k));
+      }
       const body = [...shapes.keys()].filter((k) => k.startsWith('backbone.body.'));
       checkSubset(withoutFrozenBnCounters(this, mapped), body, shapes, `an ImageNet backbone file for ${this.variant}`);
       super.loadStateDict(withoutFrozenBnCounters(this, mapped), false);

@@ -89,6 +89,18 @@ const FASTER_RCNN_FILES: Partial<Record<FasterRcnnVariant, { coco: string; backb
     coco: 'https://download.pytorch.org/models/fasterrcnn_mobilenet_v3_large_fpn-fb6a3cc7.pth',
     backbone: 'https://download.pytorch.org/models/mobilenet_v3_large-8738ca79.pth',
   },
+  fasterrcnn_mobilenet_v3_large_320_fpn: {
+    coco: 'https://download.pytorch.org/models/fasterrcnn_mobilenet_v3_large_320_fpn-907ea3f9.pth',
+    backbone: 'https://download.pytorch.org/models/mobilenet_v3_large-8738ca79.pth',
+  },
+  fasterrcnn_resnet50_fpn: {
+    coco: 'https://download.pytorch.org/models/fasterrcnn_resnet50_fpn_coco-258fb6c6.pth',
+    backbone: 'https://download.pytorch.org/models/resnet50-0676ba61.pth',
+  },
+  fasterrcnn_resnet50_fpn_v2: {
+    coco: 'https://download.pytorch.org/models/fasterrcnn_resnet50_fpn_v2_coco-dd69338a.pth',
+    backbone: 'https://download.pytorch.org/models/resnet50-0676ba61.pth',
+  },
 };
 
 /** What DeepLabCut's `pretrained: true` does for FasterRCNN, and how to get the same here. */
@@ -98,7 +110,7 @@ export function fasterRcnnPretrainedHowTo(where: string, variant: FasterRcnnVari
     `${where}.pretrained is true: DeepLabCut downloads torchvision's COCO weights for ${variant} here, and dlc-gpu downloads nothing. ` +
     `Download ${files?.coco ?? "torchvision's COCO_V1 file"} yourself and set ${where}.pretrained to that file's path (its 91-class box predictor is ` +
     `replaced by a 2-class one as DeepLabCut replaces it; a DeepLabCut detector snapshot works too, and so does the ImageNet backbone file ` +
-    `${files?.backbone ?? ''}, which is what DeepLabCut starts from with pretrained: false), or set it to false to train from random initialisation`
+    `${files?.backbone ?? ''}${variant === 'fasterrcnn_resnet50_fpn_v2' ? '' : ', which is what DeepLabCut starts from with pretrained: false'}), or set it to false to train from random initialisation`
   );
 }
 

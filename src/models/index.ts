@@ -21,6 +21,7 @@ export { FeaturePyramidNetwork, BackboneWithFPN, IntermediateLayerGetter, mobile
 export { RegionProposalNetwork, RPNHead, type RpnOptions, type Proposals } from './detectors/rpn.ts';
 export { RoIHeads, TwoMLPHead, FastRCNNPredictor, fastRcnnConvFcHead, type RoiHeadsOptions, type RcnnTarget } from './detectors/roi-heads.ts';
 export { Matcher, BalancedPositiveNegativeSampler } from './detectors/matcher.ts';
+export { resnet50Fpn, type ResNetFpnOptions } from './detectors/resnet-fpn.ts';
 export { ssdLoss, ssdMatch, matchTargets, boxIouHost, type SSDTarget, type SSDLossOptions } from './detectors/ssd-loss.ts';
 export { GeneralizedRCNNTransform, resizeBoxes, type GeneralizedRCNNTransformOptions, type ImageBatch, type ImageSize } from './detectors/transform.ts';
 export {

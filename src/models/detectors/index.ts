@@ -19,6 +19,7 @@ export { FeaturePyramidNetwork, BackboneWithFPN, IntermediateLayerGetter, mobile
 export { RegionProposalNetwork, RPNHead, type RpnOptions, type Proposals } from './rpn.ts';
 export { RoIHeads, TwoMLPHead, FastRCNNPredictor, fastRcnnConvFcHead, type RoiHeadsOptions, type RcnnTarget } from './roi-heads.ts';
 export { Matcher, BalancedPositiveNegativeSampler } from './matcher.ts';
+export { resnet50Fpn, type ResNetFpnOptions } from './resnet-fpn.ts';
 
 const COCO_URL = 'https://download.pytorch.org/models/ssdlite320_mobilenet_v3_large_coco-a79551df.pth';
 

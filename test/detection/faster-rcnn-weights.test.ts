@@ -209,7 +209,20 @@ describe('FasterRCNN input checks and memory', () => {
       const { detections } = await m.detect([x]);
       expect(engine().stats().liveBuffers).toBe(before);
       expect(detections).toHaveLength(1);
+      // A training step inside a scope (as the training loop runs it) leaves only the gradients behind.
+      m.train();
+      const targets = [{ boxes: dg.tensor([[4, 6, 30, 40]]), labels: new Int32Array([1]) }];
+      const step = () => dg.scope(async () => {
+        const { losses } = await m.detect([x], targets);
+        dg.add(dg.add(losses.loss_classifier!, losses.loss_box_reg!), dg.add(losses.loss_objectness!, losses.loss_rpn_box_reg!)).backward();
+      });
+      await step();
+      const afterOne = engine().stats().liveBuffers;
+      await step();
+      expect(engine().stats().liveBuffers).toBe(afterOne);
+      m.zeroGrad();
       x.dispose();
+      targets[0]!.boxes.dispose();
     } finally {
       m.dispose();
     }

@@ -116,6 +116,24 @@ describe('FasterRCNN weights from torchvision and DeepLabCut files', () => {
     }
   });
 
+  it("gives fasterrcnn_resnet50_fpn's FrozenBatchNorm2d eps 0 with COCO weights, as torchvision's overwrite_eps does", () => {
+    const eps = (m: FasterRCNN) => new Set(m.namedModules().flatMap(([, x]) => (x instanceof FrozenBatchNorm2d ? [x.eps] : [])));
+    const coco = new FasterRCNN({ variant: 'fasterrcnn_resnet50_fpn', pretrainedBackbone: true });
+    const other = new FasterRCNN({ variant: 'fasterrcnn_resnet50_fpn', pretrainedBackbone: true });
+    try {
+      expect(eps(coco)).toEqual(new Set([1e-5]));
+      loadFasterRcnnWeights(coco, path('frcnn_resnet50_fpn_coco91.pt'));
+      expect(eps(coco)).toEqual(new Set([0]));
+      expect(coco.namedModules().filter(([, x]) => x instanceof FrozenBatchNorm2d)).toHaveLength(53);
+      // A 2-class file (a DeepLabCut snapshot, or torchvision's state dict) keeps eps 1e-5, as DeepLabCut's inference does.
+      loadFasterRcnnWeights(other, path('frcnn_resnet50_fpn_state.pt'));
+      expect(eps(other)).toEqual(new Set([1e-5]));
+    } finally {
+      coco.dispose();
+      other.dispose();
+    }
+  });
+
   it('a file of another variant fails naming the first keys that do not fit', () => {
     const m = new FasterRCNN({ pretrainedBackbone: true });
     try {

@@ -14,7 +14,7 @@
 // backbone) it freezes the first backbone stages (3 trainable) and, except for v2, uses FrozenBatchNorm2d;
 // without weights BatchNorm2d and every stage trainable: `pretrainedBackbone` picks the same.
 import { BatchNorm2d } from '../../nn/norm-layers.ts';
-import { withoutFrozenBnCounters } from '../../nn/frozen-batch-norm.ts';
+import { FrozenBatchNorm2d, withoutFrozenBnCounters } from '../../nn/frozen-batch-norm.ts';
 import { Module, StateDictError } from '../../nn/module.ts';
 import { concat } from '../../ops/shape.ts';
 import { noGrad } from '../../tensor/autograd.ts';
@@ -23,7 +23,7 @@ import { Tensor } from '../../tensor/tensor.ts';
 import { AnchorGenerator } from './anchors.ts';
 import type { DetectionTarget, Detections, Detector, DetectorOutput } from './detector.ts';
 import { mobileNetV3LargeFpn, type BackboneWithFPN } from './fpn.ts';
-import { resnet50Fpn } from './resnet-fpn.ts';
+import { replaceModules, resnet50Fpn } from './resnet-fpn.ts';
 import { FastRCNNPredictor, fastRcnnConvFcHead, RoIHeads, TwoMLPHead, type RcnnTarget } from './roi-heads.ts';
 import { RegionProposalNetwork, RPNHead, type RpnOptions } from './rpn.ts';
 import { GeneralizedRCNNTransform, resizeBoxes } from './transform.ts';
@@ -258,7 +258,8 @@ export class FasterRCNN extends Module implements Detector {
   /**
    * Loads torchvision weights (torchvisionStateDict's result) as DeepLabCut's `pretrained` does:
    * - a Faster R-CNN state dict or DeepLabCut snapshot of this variant: strictly; a COCO file's 91-class
-   *   box_predictor is left as initialised (DeepLabCut replaces it with a fresh 2-class FastRCNNPredictor);
+   *   box_predictor is left as initialised (DeepLabCut replaces it with a fresh 2-class FastRCNNPredictor), and for
+   *   fasterrcnn_resnet50_fpn the FrozenBatchNorm2d eps becomes 0 (torchvision's overwrite_eps for COCO_V1);
    * - an ImageNet classification file of the backbone (MobileNetV3-Large features.* / classifier.*, ResNet-50
    *   conv1 ... layer4 / fc): the trunk into backbone.body (torchvision's weights_backbone), the rest as initialised.
    * A file of another model fails naming the first keys that do not fit.
@@ -288,6 +289,9 @@ export class FasterRCNN extends Module implements Detector {
     const wanted = [...shapes.keys()].filter((k) => !(coco && k.startsWith('roi_heads.box_predictor.')));
     const filtered = withoutFrozenBnCounters(this, out);
     checkSubset(filtered, wanted, shapes, this.variant);
+    // torchvision's fasterrcnn_resnet50_fpn(weights=COCO_V1) runs overwrite_eps(model, 0.0): its FrozenBatchNorm2d
+    // layers use eps 0 with the COCO weights (eps is not in the file; DeepLabCut trains with it so).
+    if (coco && this.variant === 'fasterrcnn_resnet50_fpn') replaceModules(this.backbone, FrozenBatchNorm2d, (bn) => new FrozenBatchNorm2d(bn.numFeatures, 0));
     super.loadStateDict(filtered, !coco);
   }
 

@@ -18,15 +18,16 @@ import { ResNet } from '../backbones/resnet.ts';
 import { BackboneWithFPN, IntermediateLayerGetter, type FpnNorm } from './fpn.ts';
 
 /**
- * Replaces every BatchNorm2d below `m` by `make(bn)` under the same name (what torchvision's norm_layer argument
- * chooses at construction; the pose ResNet takes only BatchNorm2d or GroupNorm). The replaced layers are released.
+ * Replaces every module of class `kind` below `m` by `make(old)` under the same name (what torchvision's norm_layer
+ * argument chooses at construction, or overwrite_eps changes after it; the pose ResNet takes only BatchNorm2d or
+ * GroupNorm). The replaced modules are released.
  */
-function replaceNorms(m: Module, make: (bn: BatchNorm2d) => Layer): void {
+export function replaceModules<T extends Module>(m: Module, kind: abstract new (...args: never[]) => T, make: (old: T) => Layer): void {
   for (const [name, child] of m.namedChildren()) {
-    if (child instanceof BatchNorm2d) {
+    if (child instanceof kind) {
       (m as unknown as { registerModule(n: string, c: Module): Module }).registerModule(name, make(child));
       child.dispose();
-    } else replaceNorms(child, make);
+    } else replaceModules(child, kind, make);
   }
 }
 
@@ -47,7 +48,7 @@ export function resnet50Fpn(opts: ResNetFpnOptions): BackboneWithFPN {
   noGrad(() => {
     for (const [, m] of resnet.namedModules()) if (m instanceof BatchNorm2d) (m.namedParameters().find(([n]) => n === 'weight')?.[1])?.assign(ones([m.numFeatures]));
   });
-  if (opts.norm === 'frozen') replaceNorms(resnet, (bn) => new FrozenBatchNorm2d(bn.numFeatures));
+  if (opts.norm === 'frozen') replaceModules(resnet, BatchNorm2d, (bn) => new FrozenBatchNorm2d(bn.numFeatures));
   const train = ['layer4', 'layer3', 'layer2', 'layer1', 'conv1'].slice(0, k);
   if (k === 5) train.push('bn1');
   for (const [name, p] of resnet.namedParameters()) p.requiresGrad = train.some((t) => name.startsWith(t));

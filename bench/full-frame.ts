@@ -8,7 +8,8 @@
 // 832x747 and 640x470 frames (bench/lib/frame-project.ts), wall time, per-frame seconds and peak RSS.
 // Frames: openfield's 640x480 (m4s1), cropped to 640x470 or resized to 832x747.
 // Run: npx tsx bench/full-frame.ts [--sizes 480x640,470x640,747x832] [--frames 3] [--conv auto|direct|gemm] [--no-torch] [--no-evaluate]
-//      (--conv picks setConvAlgorithm for the in-process rows: 'direct' is the path before Winograd; evaluate runs 'auto')
+//      (--conv picks setConvAlgorithm for the in-process rows: 'direct' is the path before Winograd; evaluate runs 'auto';
+//      --compare direct also runs every warm frame with that algorithm, alternating, for a same-run ratio)
 //      (writes bench/results/full-frame.json)
 import { spawnSync } from 'node:child_process';
 import { readdirSync, rmSync } from 'node:fs';
@@ -27,6 +28,7 @@ const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1]!;
 
 await init({ device: 'auto' });
 const CONV = arg('--conv', 'auto') as ConvAlgorithm;
+const COMPARE = arg('--compare', '') as ConvAlgorithm | '';
 setConvAlgorithm(CONV);
 const info = engine().adapter.info;
 const device = `${info.vendor} ${info.architecture} ${info.description}`.trim();
@@ -93,11 +95,20 @@ results.push({ input: [8, 3, 256, 256], ours: ref, torch: refTorch });
 for (const [h, w] of SIZES) {
   const frames = Array.from({ length: FRAMES + 1 }, (_, i) => frameAt(i, h, w));
   const times: number[] = [];
+  const other: number[] = [];
   for (const [i, img] of frames.entries()) {
     const t0 = performance.now();
     await predictImage(model, pipeline, `frame${i}.png`, img, 4, 0);
     times.push((performance.now() - t0) / 1000);
+    if (COMPARE && i > 0) {
+      setConvAlgorithm(COMPARE);
+      const t1 = performance.now();
+      await predictImage(model, pipeline, `frame${i}.png`, img, 4, 0);
+      other.push((performance.now() - t1) / 1000);
+      setConvAlgorithm(CONV);
+    }
   }
+  const compareS = other.length ? median(other) : null;
   const coldS = times[0]!;
   const warmS = median(times.slice(1));
   const usPerPixel = (warmS * 1e6) / (h * w);
@@ -112,9 +123,10 @@ for (const [h, w] of SIZES) {
     'torch warm s/frame': t ? +t.warm_s.toFixed(3) : '-',
     'torch us/pixel': t ? +t.us_per_pixel.toFixed(2) : '-',
     'x torch': t ? +(t.warm_s / warmS).toFixed(3) : '-',
+    ...(compareS ? { [`${COMPARE} s/frame`]: +compareS.toFixed(3), [`x ${COMPARE}`]: +(compareS / warmS).toFixed(3) } : {}),
     'RSS MiB': Math.round(rss),
   });
-  results.push({ input: [1, 3, h, w], ours: { coldS, warmS, usPerPixel, framesS: times, rssMiB: rss }, torch: t });
+  results.push({ input: [1, 3, h, w], ours: { coldS, warmS, usPerPixel, framesS: times, rssMiB: rss, ...(compareS ? { compare: COMPARE, compareS, compareFramesS: other } : {}) }, torch: t });
 }
 const compileS = (engine().compileMs - compile0) / 1000;
 printTable(rows, `resnet_50 pose model, full-frame inference (predict path, batch 1, conv ${CONV}, LP_NUM_THREADS ${process.env.LP_NUM_THREADS}): ${device} vs PyTorch CPU (2 threads); pipelines built in ${compileS.toFixed(1)} s`);

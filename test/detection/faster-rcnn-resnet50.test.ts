@@ -5,10 +5,12 @@
 // for v2 the four training losses with deterministic samplers and freeze_bn_stats. Weights are the deterministic fill
 // with each bottleneck's last BatchNorm weight scaled by the script's RESIDUAL_SCALE.
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import * as dg from '../../src/index.ts';
 import type { Tensor } from '../../src/index.ts';
 import { FasterRCNN, type FasterRCNNOptions, type FasterRcnnVariant } from '../../src/models/detectors/faster-rcnn.ts';
+import { loadFasterRcnnWeights } from '../../src/models/detectors/index.ts';
 import { expectClose } from '../helpers/compare.ts';
 import { deterministicValues, fillDeterministic } from '../helpers/deterministic-weights.ts';
 import { useGpu } from '../helpers/gpu.ts';
@@ -137,6 +139,32 @@ for (const variant of ['fasterrcnn_resnet50_fpn', 'fasterrcnn_resnet50_fpn_v2'] 
         m.dispose();
       }
     });
+
+    if (variant === 'fasterrcnn_resnet50_fpn') {
+      it("with weights (FrozenBatchNorm2d; eps 0 after torchvision's COCO file) detects as the BatchNorm2d model in eval", async () => {
+        const bn = parityModel(variant);
+        const state = await bn.stateDict();
+        bn.dispose();
+        const m = new FasterRCNN({ variant, pretrainedBackbone: true, minSize: 128, maxSize: 192, boxScoreThresh: 0.01, rpn: SMALL_RPN });
+        try {
+          // The COCO file swaps every FrozenBatchNorm2d for an eps-0 one; the parity values then go in (counters dropped).
+          loadFasterRcnnWeights(m, fileURLToPath(new URL('../fixtures/detection/frcnn_resnet50_fpn_coco91.pt', import.meta.url)));
+          m.loadStateDict(state, true);
+          m.eval();
+          await dg.scope(async () => {
+            const { detections } = await m.detect(images());
+            detections.forEach((d, i) =>
+              expectSameBoxes(d, c.eval.detections[i]!, `detections of image ${i}`, 1e-2, (j) => {
+                const s = c.eval.detection_sensitivity[i]![j]!;
+                return { px: Math.max(1e-2, 2 * (s.px ?? 0)), rel: Math.max(1e-4, 2 * (s.score_rel ?? 0)) };
+              }),
+            );
+          });
+        } finally {
+          m.dispose();
+        }
+      });
+    }
 
     if (c.train) {
       const train = c.train;

@@ -102,6 +102,13 @@ export class IntermediateLayerGetter extends Module {
     this.layers = layers.slice(0, last + 1).map(([n, l]) => [n, this.registerModule(n, l)]);
   }
 
+  /** Swaps the layer registered as `name` (it must already be registered under that name). */
+  replaceLayer(name: string, layer: Layer): void {
+    const at = this.layers.findIndex(([n]) => n === name);
+    if (at < 0 || this.child(name) !== layer) throw new Error(`IntermediateLayerGetter.replaceLayer: register '${name}' first`);
+    this.layers[at] = [name, layer];
+  }
+
   forward(x: Tensor): NamedFeatures {
     const out: NamedFeatures = { names: [], maps: [] };
     let y = x;

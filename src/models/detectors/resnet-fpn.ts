@@ -9,7 +9,7 @@
 //   "0".."3" (256, 512, 1024, 2048 channels, strides 4-32); FPN to 256 channels with LastLevelMaxPool ("pool",
 //   stride 64), its blocks conv + BatchNorm2d for v2.
 import { FrozenBatchNorm2d } from '../../nn/frozen-batch-norm.ts';
-import { ReLU } from '../../nn/layers.ts';
+import { ModuleList, ReLU, Sequential } from '../../nn/layers.ts';
 import { Layer, type Module } from '../../nn/module.ts';
 import { BatchNorm2d } from '../../nn/norm-layers.ts';
 import { ones } from '../../ops/creation.ts';
@@ -25,7 +25,12 @@ import { BackboneWithFPN, IntermediateLayerGetter, type FpnNorm } from './fpn.ts
 export function replaceModules<T extends Module>(m: Module, kind: abstract new (...args: never[]) => T, make: (old: T) => Layer): void {
   for (const [name, child] of m.namedChildren()) {
     if (child instanceof kind) {
-      (m as unknown as { registerModule(n: string, c: Module): Module }).registerModule(name, make(child));
+      const fresh = make(child);
+      (m as unknown as { registerModule(n: string, c: Module): Module }).registerModule(name, fresh);
+      // Containers that run their own list rather than looking children up by name (as the ResNet blocks do).
+      if (m instanceof Sequential) m.layers[Number(name)] = fresh;
+      else if (m instanceof ModuleList) m.items[Number(name)] = fresh;
+      else if (m instanceof IntermediateLayerGetter) m.replaceLayer(name, fresh);
       child.dispose();
     } else replaceModules(child, kind, make);
   }

@@ -8,13 +8,15 @@
 // (torch eval, ours eval, torch train, ours train) so machine load hits both. Cold: the first call's time and the
 // pipeline compile time within it. FLOPs of the convolutions and linear layers are counted from the layers run
 // (one eval forward); training counts 3x its forward (input and weight gradients).
-// Run: npx tsx bench/faster-rcnn.ts [--runs 3] [--warmup 1] [--train-batch 1] [--train-runs 2] [--no-train] [--no-torch]
-//      (writes bench/results/faster-rcnn.json)
+// --variant picks another of DeepLabCut's variants (fasterrcnn_resnet50_fpn, fasterrcnn_resnet50_fpn_v2, ...; with weights:
+// FrozenBatchNorm2d except v2), both sides.
+// Run: npx tsx bench/faster-rcnn.ts [--variant fasterrcnn_mobilenet_v3_large_fpn] [--runs 3] [--warmup 1] [--train-batch 1]
+//      [--train-runs 2] [--no-train] [--no-torch]   (writes bench/results/faster-rcnn.json, or faster-rcnn-<variant>.json)
 import { join } from 'node:path';
 import { Conv2d } from '../src/nn/conv-layers.ts';
 import { Linear } from '../src/nn/layers.ts';
 import { add, engine, init, rand, scope, tensor } from '../src/index.ts';
-import { FasterRCNN } from '../src/models/detectors/faster-rcnn.ts';
+import { FASTER_RCNN_VARIANTS, FasterRCNN, type FasterRcnnVariant } from '../src/models/detectors/faster-rcnn.ts';
 import { AdamW } from '../src/optim/index.ts';
 import type { Tensor } from '../src/tensor/tensor.ts';
 import { gflops, printTable, writeResults, type Row } from './lib/harness.ts';
@@ -25,6 +27,9 @@ const WARMUP = Number(arg('--warmup', '1'));
 const TRAIN_BATCH = Number(arg('--train-batch', '1'));
 const TRAIN_RUNS = Number(arg('--train-runs', '2'));
 const [FRAME_W, FRAME_H] = [640, 480];
+const VARIANT = arg('--variant', 'fasterrcnn_mobilenet_v3_large_fpn') as FasterRcnnVariant;
+if (!FASTER_RCNN_VARIANTS.includes(VARIANT)) throw new Error(`--variant must be one of ${FASTER_RCNN_VARIANTS.join(', ')}, got ${VARIANT}`);
+const DEFAULT = VARIANT === 'fasterrcnn_mobilenet_v3_large_fpn';
 
 await init({ device: 'auto' });
 const info = engine().adapter.info;
@@ -89,9 +94,9 @@ interface TorchPhase {
   losses?: number[];
 }
 const script = join(import.meta.dirname, 'pytorch/faster_rcnn_bench.py');
-const torchPhase = (phase: string, runs: number) => (flag('--no-torch') ? null : runTorch<TorchPhase>(script, ['--phase', phase, '--runs', String(runs), '--warmup', String(WARMUP), '--batch', String(TRAIN_BATCH)]));
+const torchPhase = (phase: string, runs: number) => (flag('--no-torch') ? null : runTorch<TorchPhase>(script, ['--variant', VARIANT, '--phase', phase, '--runs', String(runs), '--warmup', String(WARMUP), '--batch', String(TRAIN_BATCH)]));
 
-const model = new FasterRCNN({ pretrainedBackbone: true, boxScoreThresh: 0.01, seed: 0 });
+const model = new FasterRCNN({ variant: VARIANT, pretrainedBackbone: true, boxScoreThresh: 0.01, seed: 0 });
 const rows: Row[] = [];
 const results: Record<string, unknown> = { device };
 const row = (run: string, st: Stats, images: number, flop: number, t: TorchPhase | null): Row => ({
@@ -120,7 +125,8 @@ try {
   const ev = await timeAsync(detect, RUNS, WARMUP);
   const f = await layerFlop(detect);
   flopPerFrame = f.conv + f.linear;
-  rows.push(row(`eval detect 1x${FRAME_W}x${FRAME_H} (800x1066)`, ev, 1, flopPerFrame, te));
+  const [rh, rw] = model.transform.resizedSize([FRAME_H, FRAME_W]);
+  rows.push(row(`eval detect 1x${FRAME_W}x${FRAME_H} (${rh}x${rw})`, ev, 1, flopPerFrame, te));
   results.eval = { ...ev, detections: count, flop: f, torch: te };
   frame.dispose();
 
@@ -155,7 +161,8 @@ try {
     }, TRAIN_RUNS, WARMUP);
     // Training forwards 512 sampled proposals per image through the box head where eval runs its 1000 proposals:
     // the FLOP figure is the eval forward's, tripled, an estimate.
-    rows.push(row(`train step ${B}x${FRAME_W}x${FRAME_H} (800x1066)`, tr, B, 3 * flopPerFrame * B, tt));
+    const [rh, rw] = model.transform.resizedSize([FRAME_H, FRAME_W]);
+    rows.push(row(`train step ${B}x${FRAME_W}x${FRAME_H} (${rh}x${rw})`, tr, B, 3 * flopPerFrame * B, tt));
     results.train = { batch: B, ...tr, losses, peakLiveBytes: peakBytes, torch: tt };
     optimizer.dispose();
     for (const t of [...images, ...targets.map((t) => t.boxes)]) t.dispose();
@@ -164,7 +171,7 @@ try {
   model.dispose();
 }
 const e = results.eval as { flop: { conv: number; linear: number }; detections: number };
-console.log(`\nper 640x480 frame (800x1066 after the transform): ${(e.flop.conv / 1e9).toFixed(2)} GFLOP in convolutions, ${(e.flop.linear / 1e9).toFixed(2)} in the box head's linear layers; ${e.detections} detections`);
-printTable(rows, `fasterrcnn_mobilenet_v3_large_fpn (2 classes, FrozenBatchNorm2d), median of ${RUNS} (eval) / ${TRAIN_RUNS} (train): ${device} vs torchvision CPU (2 threads)`);
-console.log(`wrote ${writeResults('faster-rcnn', { device, runs: RUNS, warmup: WARMUP, trainRuns: TRAIN_RUNS, results, rows })}`);
+console.log(`\nper 640x480 frame: ${(e.flop.conv / 1e9).toFixed(2)} GFLOP in convolutions, ${(e.flop.linear / 1e9).toFixed(2)} in the box head's linear layers; ${e.detections} detections`);
+printTable(rows, `${VARIANT} (2 classes, trained structure), median of ${RUNS} (eval) / ${TRAIN_RUNS} (train): ${device} vs torchvision CPU (2 threads)`);
+console.log(`wrote ${writeResults(DEFAULT ? 'faster-rcnn' : `faster-rcnn-${VARIANT}`, { device, variant: VARIANT, runs: RUNS, warmup: WARMUP, trainRuns: TRAIN_RUNS, results, rows })}`);
 process.exit(0);

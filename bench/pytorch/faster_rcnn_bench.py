@@ -8,7 +8,10 @@ so that bench/faster-rcnn.ts can alternate it with its own:
   backward, AdamW(lr 1e-4), DeepLabCut's detector optimizer.
 Prints one JSON line: median and min ms of `runs` after `warmup`, and the first call's ms.
 
-Usage: /usr/bin/python3 bench/pytorch/faster_rcnn_bench.py --phase eval|train --runs 3 --warmup 1 [--batch 1]
+--variant builds another of DeepLabCut's variants with the same trained structure (fasterrcnn_resnet50_fpn:
+FrozenBatchNorm2d; v2: BatchNorm2d, as torchvision builds it with weights; 3 trainable stages).
+
+Usage: /usr/bin/python3 bench/pytorch/faster_rcnn_bench.py --phase eval|train --runs 3 --warmup 1 [--batch 1] [--variant V]
 """
 import argparse
 import json
@@ -18,9 +21,10 @@ import time
 
 import torch
 import torchvision
-from torchvision.models import mobilenet_v3_large
+from torchvision.models import mobilenet_v3_large, resnet50
+from torchvision.models.detection import fasterrcnn_resnet50_fpn_v2
 from torchvision.models.detection.anchor_utils import AnchorGenerator
-from torchvision.models.detection.backbone_utils import _mobilenet_extractor
+from torchvision.models.detection.backbone_utils import _mobilenet_extractor, _resnet_fpn_extractor
 from torchvision.models.detection.faster_rcnn import FasterRCNN, FastRCNNPredictor
 from torchvision.ops import misc as misc_nn_ops
 
@@ -30,6 +34,7 @@ from timing import times_ms  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--phase", choices=["eval", "train"], required=True)
+ap.add_argument("--variant", default="fasterrcnn_mobilenet_v3_large_fpn")
 ap.add_argument("--runs", type=int, default=3)
 ap.add_argument("--warmup", type=int, default=1)
 ap.add_argument("--batch", type=int, default=1)
@@ -48,9 +53,21 @@ def timed(fn, runs, warmup):
     return {"median_ms": median, "min_ms": least, "first_ms": 1000 * first}
 
 
-backbone = _mobilenet_extractor(mobilenet_v3_large(weights=None, norm_layer=misc_nn_ops.FrozenBatchNorm2d), True, 3)
-anchors = AnchorGenerator(((32, 64, 128, 256, 512),) * 3, ((0.5, 1.0, 2.0),) * 3)
-model = FasterRCNN(backbone, 91, rpn_anchor_generator=anchors, rpn_score_thresh=0.05, box_score_thresh=0.01)
+if args.variant.startswith("fasterrcnn_mobilenet"):
+    backbone = _mobilenet_extractor(mobilenet_v3_large(weights=None, norm_layer=misc_nn_ops.FrozenBatchNorm2d), True, 3)
+    anchors = AnchorGenerator(((32, 64, 128, 256, 512),) * 3, ((0.5, 1.0, 2.0),) * 3)
+    low = dict(min_size=320, max_size=640, rpn_pre_nms_top_n_test=150, rpn_post_nms_top_n_test=150) if "320" in args.variant else {}
+    model = FasterRCNN(backbone, 91, rpn_anchor_generator=anchors, rpn_score_thresh=0.05, box_score_thresh=0.01, **low)
+elif args.variant == "fasterrcnn_resnet50_fpn":
+    backbone = _resnet_fpn_extractor(resnet50(weights=None, norm_layer=misc_nn_ops.FrozenBatchNorm2d), 3)
+    model = FasterRCNN(backbone, 91, box_score_thresh=0.01)
+elif args.variant == "fasterrcnn_resnet50_fpn_v2":
+    model = fasterrcnn_resnet50_fpn_v2(weights=None, weights_backbone=None, box_score_thresh=0.01)
+    # Without weights torchvision trains all 5 stages; with them (the structure benchmarked) layer2-4 only.
+    for name, p in model.backbone.body.named_parameters():
+        p.requires_grad_(name.startswith(("layer2", "layer3", "layer4")))
+else:
+    raise SystemExit(f"unknown variant {args.variant}")
 model.roi_heads.box_predictor = FastRCNNPredictor(1024, 2)
 
 if args.phase == "eval":

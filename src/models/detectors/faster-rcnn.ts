@@ -13,13 +13,13 @@
 // -> RPN -> RoIHeads -> boxes back to each original size. When torchvision loads weights (COCO or the ImageNet
 // backbone) it freezes the first backbone stages (3 trainable) and, except for v2, uses FrozenBatchNorm2d;
 // without weights BatchNorm2d and every stage trainable: `pretrainedBackbone` picks the same.
-import { BatchNorm2d } from '../../nn/norm-layers.ts';
 import { FrozenBatchNorm2d, withoutFrozenBnCounters } from '../../nn/frozen-batch-norm.ts';
 import { Module, StateDictError } from '../../nn/module.ts';
 import { concat } from '../../ops/shape.ts';
 import { noGrad } from '../../tensor/autograd.ts';
 import { scope } from '../../tensor/scope.ts';
 import { Tensor } from '../../tensor/tensor.ts';
+import { BatchNormFreezing } from './bn-freezing.ts';
 import { AnchorGenerator } from './anchors.ts';
 import type { DetectionTarget, Detections, Detector, DetectorOutput } from './detector.ts';
 import { mobileNetV3LargeFpn, type BackboneWithFPN } from './fpn.ts';
@@ -68,7 +68,7 @@ export interface FasterRCNNOptions {
 const POOLED_MAPS = new Set(['0', '1', '2', '3']);
 
 /** Faster R-CNN: the Detector contract over torchvision's structure. */
-export class FasterRCNN extends Module implements Detector {
+export class FasterRCNN extends BatchNormFreezing implements Detector {
   readonly variant: FasterRcnnVariant;
   readonly numClasses: number;
   readonly transform: GeneralizedRCNNTransform;
@@ -77,9 +77,6 @@ export class FasterRCNN extends Module implements Detector {
   readonly roiHeads: RoIHeads;
   readonly anchorGenerator: AnchorGenerator;
   readonly pretrainedBackbone: boolean;
-  private bnStatsFrozen = false;
-  private bnWeightsFrozen = false;
-  private readonly frozenByStage = new Set<BatchNorm2d>();
 
   constructor(opts: FasterRCNNOptions = {}) {
     super();
@@ -150,37 +147,12 @@ export class FasterRCNN extends Module implements Detector {
         samplerSeed: seed + 2,
       }),
     );
-    for (const bn of this.batchNorms()) if (bn.freezeWeights) this.frozenByStage.add(bn);
-    this.freezeBnStats = opts.freezeBnStats ?? false;
-    this.freezeBnWeights = opts.freezeBnWeights ?? false;
-  }
-
-  private batchNorms(): BatchNorm2d[] {
-    return this.namedModules().flatMap(([, m]) => (m instanceof BatchNorm2d ? [m] : []));
+    this.initBnFreezing(opts.freezeBnStats ?? false, opts.freezeBnWeights ?? false);
   }
 
   /** Whether any BatchNorm2d layer is left (none when the backbone uses FrozenBatchNorm2d). */
   get hasBatchNorm(): boolean {
     return this.batchNorms().length > 0;
-  }
-
-  /** DeepLabCut's freeze_bn_stats (BatchNorm2d layers only: FrozenBatchNorm2d is frozen anyway). */
-  get freezeBnStats(): boolean {
-    return this.bnStatsFrozen;
-  }
-  set freezeBnStats(frozen: boolean) {
-    this.bnStatsFrozen = frozen;
-    for (const bn of this.batchNorms()) bn.freezeStats = frozen;
-  }
-
-  /** DeepLabCut's freeze_bn_weights (stages trainable_backbone_layers froze stay frozen). */
-  get freezeBnWeights(): boolean {
-    return this.bnWeightsFrozen;
-  }
-  set freezeBnWeights(frozen: boolean) {
-    this.bnWeightsFrozen = frozen;
-    for (const bn of this.batchNorms()) bn.freezeWeights = frozen || this.frozenByStage.has(bn);
-    this.train(this.training);
   }
 
   async detect(images: readonly Tensor[], targets?: readonly DetectionTarget[]): Promise<DetectorOutput> {

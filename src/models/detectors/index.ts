@@ -40,8 +40,11 @@ function flag(cfg: TypedBlock, key: string, where: string): boolean {
   return v;
 }
 
-/** Loads `path` (torchvision state dict, DeepLabCut snapshot or COCO weights) into `model`; errors name `<where>.pretrained`. */
-export function loadSsdliteWeights(model: SSDLite, path: string, where = 'detector.model'): void {
+/**
+ * Reads the weights file `path` of `<where>.pretrained` and loads it into `model` through its torchvision-named
+ * state dict; every failure names the key and the file (`mismatch` words a state dict that does not fit).
+ */
+function loadPretrainedFile(model: { loadTorchvisionState(state: ReturnType<typeof torchvisionStateDict>): void }, path: string, where: string, mismatch: (message: string) => string): void {
   const key = `${where}.pretrained`;
   if (!existsSync(path)) throw new Error(`${key}: ${path} does not exist`);
   if (statSync(path).isDirectory()) throw new Error(`${key}: ${path} is a folder; give the weights file`);
@@ -54,8 +57,13 @@ export function loadSsdliteWeights(model: SSDLite, path: string, where = 'detect
   try {
     model.loadTorchvisionState(torchvisionStateDict(raw, path));
   } catch (e) {
-    throw new Error(`${key}: ${path} does not hold SSDLite weights: ${(e as Error).message}`);
+    throw new Error(`${key}: ${path} ${mismatch((e as Error).message)}`);
   }
+}
+
+/** Loads `path` (torchvision state dict, DeepLabCut snapshot or COCO weights) into `model`; errors name `<where>.pretrained`. */
+export function loadSsdliteWeights(model: SSDLite, path: string, where = 'detector.model'): void {
+  loadPretrainedFile(model, path, where, (m) => `does not hold SSDLite weights: ${m}`);
 }
 
 /**
@@ -117,20 +125,7 @@ export function fasterRcnnPretrainedHowTo(where: string, variant: FasterRcnnVari
 
 /** Loads `path` (Faster R-CNN state dict, DeepLabCut snapshot, COCO or ImageNet-backbone weights) into `model`; errors name `<where>.pretrained`. */
 export function loadFasterRcnnWeights(model: FasterRCNN, path: string, where = 'detector.model'): void {
-  const key = `${where}.pretrained`;
-  if (!existsSync(path)) throw new Error(`${key}: ${path} does not exist`);
-  if (statSync(path).isDirectory()) throw new Error(`${key}: ${path} is a folder; give the weights file`);
-  let raw: unknown;
-  try {
-    raw = readTorchFile(path);
-  } catch (e) {
-    throw new Error(`${key}: cannot read ${path} as a PyTorch file: ${(e as Error).message}`);
-  }
-  try {
-    model.loadTorchvisionState(torchvisionStateDict(raw, path));
-  } catch (e) {
-    throw new Error(`${key}: ${path} ${(e as Error).message}`);
-  }
+  loadPretrainedFile(model, path, where, (m) => m);
 }
 
 /**

@@ -18,7 +18,6 @@ import { Conv2d } from '../../nn/conv-layers.ts';
 import { normal } from '../../nn/init.ts';
 import { ModuleList, Sequential } from '../../nn/layers.ts';
 import { Module, type StateDict } from '../../nn/module.ts';
-import { BatchNorm2d } from '../../nn/norm-layers.ts';
 import { BoxCoder, clipBoxesToImage } from '../../ops/boxes.ts';
 import { tensor, zeros } from '../../ops/creation.ts';
 import { batchedNms } from '../../ops/nms.ts';
@@ -28,6 +27,7 @@ import { torchTopkDescending } from '../../ops/sort.ts';
 import { noGrad } from '../../tensor/autograd.ts';
 import { scope } from '../../tensor/scope.ts';
 import { Tensor } from '../../tensor/tensor.ts';
+import { BatchNormFreezing } from './bn-freezing.ts';
 import { DefaultBoxGenerator, ssdlite320DefaultBoxGenerator } from './anchors.ts';
 import type { DetectionTarget, Detections, Detector, DetectorOutput } from './detector.ts';
 import { InvertedResidual, MobileNetV3, ssdliteStages, type MobileNetNorm } from './mobilenet-v3.ts';
@@ -107,7 +107,7 @@ export interface SSDForward {
 }
 
 /** SSDLite320 with a MobileNetV3-Large backbone: DeepLabCut's default detector for every top-down net type. */
-export class SSDLite extends Module implements Detector {
+export class SSDLite extends BatchNormFreezing implements Detector {
   readonly backbone: SSDLiteFeatureExtractor;
   readonly head: SSDLiteHead;
   readonly transform: GeneralizedRCNNTransform;
@@ -123,9 +123,6 @@ export class SSDLite extends Module implements Detector {
   readonly iouThresh: number;
   readonly negToPosRatio: number;
   private readonly anchorsHost = new Map<string, Float32Array>();
-  private bnStatsFrozen = false;
-  private bnWeightsFrozen = false;
-  private readonly frozenByStage = new Set<BatchNorm2d>();
 
   constructor(opts: SSDLiteOptions = {}) {
     super();
@@ -151,9 +148,7 @@ export class SSDLite extends Module implements Detector {
     this.negToPosRatio = (1 - pf) / pf;
     this.initWeights(opts.seed ?? 0);
     // BatchNorm layers in the stages trainable_backbone_layers freezes stay frozen whatever freeze_bn_weights says.
-    for (const bn of this.batchNorms()) if (bn.freezeWeights) this.frozenByStage.add(bn);
-    this.freezeBnStats = opts.freezeBnStats ?? false;
-    this.freezeBnWeights = opts.freezeBnWeights ?? false;
+    this.initBnFreezing(opts.freezeBnStats ?? false, opts.freezeBnWeights ?? false);
   }
 
   /** _normal_init over the whole model: every Conv2d N(0, 0.03), biases 0 (norm layers keep 1 and 0). */
@@ -167,28 +162,6 @@ export class SSDLite extends Module implements Detector {
     });
   }
 
-  private batchNorms(): BatchNorm2d[] {
-    return this.namedModules().flatMap(([, m]) => (m instanceof BatchNorm2d ? [m] : []));
-  }
-
-  /** DeepLabCut's freeze_bn_stats (re-applied on every train(), as its BaseDetector does). */
-  get freezeBnStats(): boolean {
-    return this.bnStatsFrozen;
-  }
-  set freezeBnStats(frozen: boolean) {
-    this.bnStatsFrozen = frozen;
-    for (const bn of this.batchNorms()) bn.freezeStats = frozen;
-  }
-
-  /** DeepLabCut's freeze_bn_weights. */
-  get freezeBnWeights(): boolean {
-    return this.bnWeightsFrozen;
-  }
-  set freezeBnWeights(frozen: boolean) {
-    this.bnWeightsFrozen = frozen;
-    for (const bn of this.batchNorms()) bn.freezeWeights = frozen || this.frozenByStage.has(bn);
-    this.train(this.training);
-  }
 
   /** The default boxes on the host (the same values as the GPU ones), for the matcher. */
   private defaultBoxesHost(imageSize: ImageSize, features: readonly Tensor[]): Float32Array {

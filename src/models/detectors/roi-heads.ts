@@ -18,7 +18,6 @@ import { BoxCoder } from '../../ops/boxes.ts';
 import { tensor } from '../../ops/creation.ts';
 import { div, mul, relu } from '../../ops/elementwise.ts';
 import { crossEntropy, smoothL1Loss } from '../../ops/loss.ts';
-import { batchedNms } from '../../ops/nms.ts';
 import { sum } from '../../ops/reduce.ts';
 import { multiScaleRoiAlign } from '../../ops/roi-align.ts';
 import { concat, flatten, reshape } from '../../ops/shape.ts';
@@ -27,6 +26,7 @@ import { noGrad } from '../../tensor/autograd.ts';
 import { scope } from '../../tensor/scope.ts';
 import type { Tensor } from '../../tensor/tensor.ts';
 import type { Detections } from './detector.ts';
+import { keepDetections } from './keep-detections.ts';
 import { BalancedPositiveNegativeSampler, BELOW_LOW_THRESHOLD, BETWEEN_THRESHOLDS, Matcher } from './matcher.ts';
 import type { Proposals } from './rpn.ts';
 import { boxIouHost } from './ssd-loss.ts';
@@ -238,17 +238,7 @@ export class RoIHeads extends Module {
         out.push(empty());
         continue;
       }
-      const b = Float32Array.from(boxes);
-      const sc = Float32Array.from(scores);
-      const lab = Int32Array.from(labels);
-      const keep = (await scope(async () => batchedNms(tensor(b, [n, 4]), tensor(sc, [n]), lab, this.opts.nmsThresh))).slice(0, this.opts.detectionsPerImg);
-      const d: Detections = { boxes: new Float32Array(4 * keep.length), scores: new Float32Array(keep.length), labels: new Int32Array(keep.length) };
-      keep.forEach((k, j) => {
-        d.boxes.set(b.subarray(4 * k, 4 * k + 4), 4 * j);
-        d.scores[j] = sc[k]!;
-        d.labels[j] = lab[k]!;
-      });
-      out.push(d);
+      out.push(await keepDetections(boxes, scores, labels, this.opts.nmsThresh, this.opts.detectionsPerImg));
     }
     return out;
   }

@@ -19,8 +19,7 @@ import { normal } from '../../nn/init.ts';
 import { ModuleList, Sequential } from '../../nn/layers.ts';
 import { Module, type StateDict } from '../../nn/module.ts';
 import { BoxCoder, clipBoxesToImage } from '../../ops/boxes.ts';
-import { tensor, zeros } from '../../ops/creation.ts';
-import { batchedNms } from '../../ops/nms.ts';
+import { zeros } from '../../ops/creation.ts';
 import { concat, reshape, slice } from '../../ops/shape.ts';
 import { softmax } from '../../ops/softmax.ts';
 import { torchTopkDescending } from '../../ops/sort.ts';
@@ -30,6 +29,7 @@ import { Tensor } from '../../tensor/tensor.ts';
 import { BatchNormFreezing } from './bn-freezing.ts';
 import { DefaultBoxGenerator, ssdlite320DefaultBoxGenerator } from './anchors.ts';
 import type { DetectionTarget, Detections, Detector, DetectorOutput } from './detector.ts';
+import { keepDetections } from './keep-detections.ts';
 import { InvertedResidual, MobileNetV3, ssdliteStages, type MobileNetNorm } from './mobilenet-v3.ts';
 import { extraBlock, SSDLiteHead, type SSDHeadOutputs } from './ssd-head.ts';
 import { matchTargets, ssdLoss, type SSDTarget } from './ssd-loss.ts';
@@ -275,20 +275,7 @@ export class SSDLite extends BatchNormFreezing implements Detector {
           labels.push(label);
         }
       }
-      const n = scores.length;
-      let keep: Int32Array = new Int32Array(0);
-      if (n > 0) {
-        const lab = Int32Array.from(labels);
-        keep = await scope(async () => batchedNms(tensor(Float32Array.from(boxes), [n, 4]), tensor(Float32Array.from(scores), [n]), lab, this.nmsThresh));
-        keep = keep.slice(0, this.detectionsPerImg);
-      }
-      const d: Detections = { boxes: new Float32Array(4 * keep.length), scores: new Float32Array(keep.length), labels: new Int32Array(keep.length) };
-      keep.forEach((k, j) => {
-        d.boxes.set(boxes.slice(4 * k, 4 * k + 4), 4 * j);
-        d.scores[j] = scores[k]!;
-        d.labels[j] = labels[k]!;
-      });
-      out.push(d);
+      out.push(await keepDetections(boxes, scores, labels, this.nmsThresh, this.detectionsPerImg));
     }
     return out;
   }

@@ -19,7 +19,7 @@ import { add, engine, init, rand, scope, tensor } from '../src/index.ts';
 import { FASTER_RCNN_VARIANTS, FasterRCNN, type FasterRcnnVariant } from '../src/models/detectors/faster-rcnn.ts';
 import { AdamW } from '../src/optim/index.ts';
 import type { Tensor } from '../src/tensor/tensor.ts';
-import { gflops, printTable, writeResults, type Row } from './lib/harness.ts';
+import { gflops, printTable, timeAsync, writeResults, type AsyncTiming, type Row } from './lib/harness.ts';
 import { arg, flag, runTorch } from './lib/pose-step.ts';
 
 const RUNS = Number(arg('--runs', '3'));
@@ -34,30 +34,6 @@ const DEFAULT = VARIANT === 'fasterrcnn_mobilenet_v3_large_fpn';
 await init({ device: 'auto' });
 const info = engine().adapter.info;
 const device = `${info.vendor} ${info.architecture} ${info.description}`.trim();
-
-interface Stats {
-  medianMs: number;
-  minMs: number;
-  samplesMs: number[];
-  firstMs: number;
-  firstCompileMs: number;
-}
-async function timeAsync(work: () => Promise<void>, runs: number, warmup: number): Promise<Stats> {
-  const once = async () => {
-    const t0 = performance.now();
-    await work();
-    return performance.now() - t0;
-  };
-  const c0 = engine().compileMs;
-  const firstMs = await once();
-  const firstCompileMs = engine().compileMs - c0;
-  for (let i = 1; i < warmup; i++) await once();
-  const samples: number[] = [];
-  for (let i = 0; i < runs; i++) samples.push(await once());
-  const s = [...samples].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return { medianMs: s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2, minMs: s[0]!, samplesMs: samples, firstMs, firstCompileMs };
-}
 
 /** FLOPs (2 x multiply-adds) of every conv and linear layer one call of `work` runs. */
 async function layerFlop(work: () => Promise<void>): Promise<{ conv: number; linear: number }> {
@@ -99,7 +75,7 @@ const torchPhase = (phase: string, runs: number) => (flag('--no-torch') ? null :
 const model = new FasterRCNN({ variant: VARIANT, pretrainedBackbone: true, boxScoreThresh: 0.01, seed: 0 });
 const rows: Row[] = [];
 const results: Record<string, unknown> = { device };
-const row = (run: string, st: Stats, images: number, flop: number, t: TorchPhase | null): Row => ({
+const row = (run: string, st: AsyncTiming, images: number, flop: number, t: TorchPhase | null): Row => ({
   run,
   ms: +st.medianMs.toFixed(0),
   'min ms': +st.minMs.toFixed(0),

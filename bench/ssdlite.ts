@@ -12,7 +12,7 @@ import { add, engine, init, noGrad, rand, scope, tensor, tidy } from '../src/ind
 import { SSDLite } from '../src/models/detectors/ssdlite.ts';
 import { AdamW } from '../src/optim/index.ts';
 import type { Tensor } from '../src/tensor/tensor.ts';
-import { gflops, printTable, writeResults, type Row } from './lib/harness.ts';
+import { gflops, printTable, timeAsync, writeResults, type Row } from './lib/harness.ts';
 import { arg, flag, runTorch } from './lib/pose-step.ts';
 
 const RUNS = Number(arg('--runs', '5'));
@@ -24,26 +24,6 @@ const [FRAME_W, FRAME_H] = [640, 480];
 await init({ device: 'auto' });
 const info = engine().adapter.info;
 const device = `${info.vendor} ${info.architecture} ${info.description}`.trim();
-
-interface Stats {
-  medianMs: number;
-  minMs: number;
-  samplesMs: number[];
-}
-async function timeAsync(work: () => Promise<void>, runs: number, warmup: number): Promise<Stats & { firstMs: number }> {
-  const once = async () => {
-    const t0 = performance.now();
-    await work();
-    return performance.now() - t0;
-  };
-  const firstMs = await once();
-  for (let i = 1; i < warmup; i++) await once();
-  const samples: number[] = [];
-  for (let i = 0; i < runs; i++) samples.push(await once());
-  const s = [...samples].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return { medianMs: s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2, minMs: s[0]!, samplesMs: samples, firstMs };
-}
 
 /** Per 320x320 image: 2 x multiply-adds of every conv, and the bytes they read and write (input, output, weights). */
 function convCost(model: SSDLite): { flop: number; bytes: number; depthwiseFlop: number } {

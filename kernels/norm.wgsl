@@ -59,6 +59,31 @@ fn stats(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
   }
 }
 
+// The same for contiguous groups (O = 1) of L = 4 * L4 elements starting at a multiple of 4 (groupNorm, layerNorm):
+// vec4 loads, one gather per 4 elements instead of per element.
+@group(0) @binding(1) var<storage, read> SX4: array<vec4<f32>>;
+
+@compute @workgroup_size(RWG)
+fn stats4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let g = wid.y * nwg.x + wid.x;
+  if (g >= P.groups) { return; }
+  let L4 = P.L / 4u;
+  let base4 = g * L4;
+  let shift = SX4[base4].x;
+  var s1 = vec4<f32>(0.0);
+  var s2 = vec4<f32>(0.0);
+  for (var l = lid; l < L4; l += RWG) {
+    let d = SX4[base4 + l] - shift;
+    s1 += d;
+    s2 += d * d;
+  }
+  let t = wgSum(lid, vec2<f32>(s1.x + s1.y + s1.z + s1.w, s2.x + s2.y + s2.z + s2.w)) / P.count;
+  if (lid == 0u) {
+    SStats[2u * g] = shift + t.x;
+    SStats[2u * g + 1u] = inverseSqrt(max(t.y - t.x * t.x, 0.0) + P.eps);
+  }
+}
+
 // ---- running statistics: RM = (1 - m) RM + m mean, RV = (1 - m) RV + m unbiased var (batch of `count`) ----
 @group(0) @binding(1) var<storage, read> RStats: array<f32>;
 @group(0) @binding(2) var<storage, read> RM: array<f32>;
@@ -90,12 +115,25 @@ fn from_running(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
   FStats[2u * c + 1u] = inverseSqrt(FV[c] + P.eps);
 }
 
-// ---- forward: Y = (X - mean) * invstd * W[c] + B[c] ----
+// ---- forward: Y = act((X - mean) * invstd * W[c] + B[c] + R), the epilogue fused so that a ResNet block's
+// norm -> ReLU and norm -> residual add -> ReLU are one pass each instead of two or three (each pass over a
+// layer1 activation is ~20 MB at ~2 GB/s on lavapipe): RES adds the residual R (binding 6, same shape as X;
+// callers bind X when !RES), RELU clamps at 0 ----
 @group(0) @binding(1) var<storage, read> NX: array<f32>;
 @group(0) @binding(2) var<storage, read> NStats: array<f32>;
 @group(0) @binding(3) var<storage, read> NW: array<f32>;
 @group(0) @binding(4) var<storage, read> NB: array<f32>;
 @group(0) @binding(5) var<storage, read_write> NY: array<f32>;
+@group(0) @binding(6) var<storage, read> NR: array<f32>;
+override RELU: bool = false;
+override RES: bool = false;
+
+fn epilogue(v: f32, i: u32) -> f32 {
+  var y = v;
+  if (RES) { y += NR[i]; }
+  if (RELU) { y = max(y, 0.0); }
+  return y;
+}
 
 @compute @workgroup_size(WG)
 fn normalize(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -103,7 +141,7 @@ fn normalize(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg
   if (i >= P.n) { return; }
   let s = (i / P.statL) % P.statG;
   let c = (i / P.S) % P.C;
-  NY[i] = (NX[i] - NStats[2u * s]) * NStats[2u * s + 1u] * NW[c] + NB[c];
+  NY[i] = epilogue((NX[i] - NStats[2u * s]) * NStats[2u * s + 1u] * NW[c] + NB[c], i);
 }
 
 // ---- backward sums: per reduction group r, (sum dy, sum dy * xhat); xhat uses statistics r / statDiv ----
@@ -252,6 +290,14 @@ fn statOf(r: u32) -> u32 { return (r / P.statDiv) % P.statG; }
 // y = x * a + b with a = invstd * W[c], b = B[c] - mean * a.
 @group(0) @binding(1) var<storage, read> NX4: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> NY4: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read> NR4: array<vec4<f32>>;
+
+fn epilogue4(v: vec4<f32>, i: u32) -> vec4<f32> {
+  var y = v;
+  if (RES) { y += NR4[i]; }
+  if (RELU) { y = max(y, vec4<f32>(0.0)); }
+  return y;
+}
 
 @compute @workgroup_size(RW)
 fn normalize_rows4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -264,7 +310,7 @@ fn normalize_rows4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroup
   let a = NStats[2u * s + 1u] * NW[c];
   let b = NB[c] - NStats[2u * s] * a;
   let i = r * S4 + l;
-  NY4[i] = NX4[i] * a + b;
+  NY4[i] = epilogue4(NX4[i] * a + b, i);
 }
 
 @compute @workgroup_size(RW)
@@ -277,7 +323,7 @@ fn normalize_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
   let a = NStats[2u * s + 1u] * NW[c];
   let b = NB[c] - NStats[2u * s] * a;
   let i = r * P.S + l;
-  NY[i] = NX[i] * a + b;
+  NY[i] = epilogue(NX[i] * a + b, i);
 }
 
 // dX = invstd * (dy * W[c] - (Coef0 + xhat * Coef1)) = dy * a + x * b + d per row.

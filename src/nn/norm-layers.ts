@@ -1,8 +1,8 @@
 // Normalisation and pooling layers over src/ops/norm.ts and src/ops/pool.ts, with PyTorch's parameter
 // and buffer names (weight, bias, running_mean, running_var, num_batches_tracked).
 import { full, ones, zeros } from '../ops/creation.ts';
-import { addScalar } from '../ops/elementwise.ts';
-import { batchNorm2d, groupNorm, layerNorm } from '../ops/norm.ts';
+import { add, addScalar, relu } from '../ops/elementwise.ts';
+import { batchNorm2d, groupNorm, layerNorm, type NormEpilogue } from '../ops/norm.ts';
 import { avgPool2d, maxPool2d, type PoolOptions } from '../ops/pool.ts';
 import { noGrad } from '../tensor/autograd.ts';
 import type { Tensor } from '../tensor/tensor.ts';
@@ -48,7 +48,8 @@ export class BatchNorm2d extends Layer {
   protected override onModeChange(): void {
     if (this.affine) for (const n of ['weight', 'bias']) this.param(n).requiresGrad = !this.freezeWeights;
   }
-  forward(x: Tensor): Tensor {
+  /** `epi`: a residual added and/or a ReLU in the normalise pass (see NormEpilogue). */
+  forward(x: Tensor, epi: NormEpilogue = {}): Tensor {
     const useBatch = this.training && !this.freezeStats;
     if (useBatch && this.tracking) noGrad(() => this.updateBuffer('num_batches_tracked', addScalar(this.buffer('num_batches_tracked'), 1)));
     return batchNorm2d(
@@ -58,7 +59,7 @@ export class BatchNorm2d extends Layer {
       this.tracking ? this.buffer('running_mean') : null,
       this.tracking ? this.buffer('running_var') : null,
       // Without running statistics PyTorch always normalises with the batch's.
-      { training: useBatch || !this.tracking, momentum: this.momentum, eps: this.opts.eps ?? 1e-5, frozenStats: this.training && this.freezeStats },
+      { training: useBatch || !this.tracking, momentum: this.momentum, eps: this.opts.eps ?? 1e-5, frozenStats: this.training && this.freezeStats, ...epi },
     );
   }
 }
@@ -79,10 +80,21 @@ export class GroupNorm extends Layer {
   zeroWeight(): void {
     this.param('weight').assign(zeros([this.numChannels]));
   }
-  forward(x: Tensor): Tensor {
+  /** `epi`: a residual added and/or a ReLU in the normalise pass (see NormEpilogue). */
+  forward(x: Tensor, epi: NormEpilogue = {}): Tensor {
     const affine = this.opts.affine ?? true;
-    return groupNorm(x, this.numGroups, affine ? this.param('weight') : null, affine ? this.param('bias') : null, this.opts.eps ?? 1e-5);
+    return groupNorm(x, this.numGroups, affine ? this.param('weight') : null, affine ? this.param('bias') : null, this.opts.eps ?? 1e-5, epi);
   }
+}
+
+/**
+ * relu(norm(x) + residual), as a ResNet block ends (residual omitted: relu(norm(x))). BatchNorm2d and GroupNorm do
+ * it in their normalise pass; any other norm layer (FrozenBatchNorm2d, a plugin's) runs it as separate ops.
+ */
+export function normRelu(norm: Layer, x: Tensor, residual?: Tensor): Tensor {
+  if (norm instanceof BatchNorm2d || norm instanceof GroupNorm) return norm.forward(x, { relu: true, residual });
+  const y = norm.forward(x);
+  return relu(residual ? add(y, residual) : y);
 }
 
 export class LayerNorm extends Layer {

@@ -74,6 +74,8 @@ export const sqrt = (x: Tensor): Tensor => unary('sqrt', x, (g, _x, y) => div(g,
 export const abs = (x: Tensor): Tensor => unary('abs', x, (g, x) => mul(g, sign(x)));
 /** max(x, 0). */
 export const relu = (x: Tensor): Tensor => unary('relu', x, (g, x) => binaryRaw(g, x, B.reluGrad));
+/** ReLU's backward without autograd: g where x > 0, else 0 (x may be ReLU's input or its output: same mask). */
+export const reluBackward = (g: Tensor, x: Tensor): Tensor => binaryRaw(g, x, B.reluGrad);
 /** 1 / (1 + e^-x). */
 export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x, (g, _x, y) => binaryRaw(g, y, B.sigmoidGrad));
 /** Hyperbolic tangent. */

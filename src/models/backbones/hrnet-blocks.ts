@@ -5,8 +5,7 @@
 import type { Conv2d } from '../../nn/conv-layers.ts';
 import type { Layer } from '../../nn/module.ts';
 import { Sequential } from '../../nn/layers.ts';
-import { BatchNorm2d } from '../../nn/norm-layers.ts';
-import { relu } from '../../ops/elementwise.ts';
+import { BatchNorm2d, normRelu } from '../../nn/norm-layers.ts';
 import type { Tensor } from '../../tensor/tensor.ts';
 import { BasicBlock, Bottleneck, convInit, type BlockCtx, type BlockType } from './resnet.ts';
 
@@ -29,8 +28,9 @@ export class ConvBnAct extends Sequential {
     super(conv, norm);
   }
   override forward(x: Tensor): Tensor {
-    const y = super.forward(x);
-    return this.act ? relu(y) : y;
+    const [conv, norm] = this.layers as [Conv2d, BatchNorm2d];
+    const y = conv.forward(x);
+    return this.act ? normRelu(norm, y) : norm.forward(y);
   }
 }
 

@@ -1,10 +1,9 @@
 // timm's ResNet (v1.5: stride on the 3x3) as DeepLabCut uses it: forward_features only, no classifier,
 // with timm's module names so state dicts load from timm/DeepLabCut files, and output_stride through
 // dilation exactly as timm's make_blocks does. Depths 18/34 use BasicBlock, 50/101/152 Bottleneck.
-import { add, relu } from '../../ops/elementwise.ts';
 import type { Tensor } from '../../tensor/tensor.ts';
 import { Conv2d } from '../../nn/conv-layers.ts';
-import { BatchNorm2d, GroupNorm, MaxPool2d } from '../../nn/norm-layers.ts';
+import { BatchNorm2d, GroupNorm, MaxPool2d, normRelu } from '../../nn/norm-layers.ts';
 import { kaimingNormal } from '../../nn/init.ts';
 import { Layer } from '../../nn/module.ts';
 import { Sequential } from '../../nn/layers.ts';
@@ -69,10 +68,9 @@ export class BasicBlock extends Layer {
   }
   forward(x: Tensor): Tensor {
     const m = (n: string) => this.child(n) as Layer;
-    let y = relu(m('bn1').forward(m('conv1').forward(x)));
-    y = m('bn2').forward(m('conv2').forward(y));
+    const y = normRelu(m('bn1'), m('conv1').forward(x));
     const shortcut = this.child('downsample') ? m('downsample').forward(x) : x;
-    return relu(add(y, shortcut));
+    return normRelu(m('bn2'), m('conv2').forward(y), shortcut);
   }
 }
 
@@ -91,11 +89,10 @@ export class Bottleneck extends Layer {
   }
   forward(x: Tensor): Tensor {
     const m = (n: string) => this.child(n) as Layer;
-    let y = relu(m('bn1').forward(m('conv1').forward(x)));
-    y = relu(m('bn2').forward(m('conv2').forward(y)));
-    y = m('bn3').forward(m('conv3').forward(y));
+    let y = normRelu(m('bn1'), m('conv1').forward(x));
+    y = normRelu(m('bn2'), m('conv2').forward(y));
     const shortcut = this.child('downsample') ? m('downsample').forward(x) : x;
-    return relu(add(y, shortcut));
+    return normRelu(m('bn3'), m('conv3').forward(y), shortcut);
   }
 }
 
@@ -141,7 +138,7 @@ export class ResNet extends Layer {
 
   forward(x: Tensor): Tensor {
     const m = (n: string) => this.child(n) as Layer;
-    let y = m('maxpool').forward(relu(m('bn1').forward(m('conv1').forward(x))));
+    let y = m('maxpool').forward(normRelu(m('bn1'), m('conv1').forward(x)));
     for (const n of ['layer1', 'layer2', 'layer3', 'layer4']) y = m(n).forward(y);
     return y;
   }

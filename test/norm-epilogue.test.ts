@@ -1,0 +1,140 @@
+// The normalise pass's fused epilogue (NormEpilogue: residual add, ReLU), which ends ResNet and HRNet blocks: equal to
+// the separate ops it replaces (themselves checked against PyTorch in norm.test.ts and ops-parity.test.ts), forward
+// and every gradient, on each normalise kernel (vec4 rows, scalar rows, the flat kernel for short rows) and for
+// batchNorm in training, eval and frozen-statistics modes; finite differences; and the passes it saves.
+import { describe, expect, it } from 'vitest';
+import * as dg from '../src/index.ts';
+import type { Tensor } from '../src/index.ts';
+import { BatchNorm2d, GroupNorm, normRelu } from '../src/nn/norm-layers.ts';
+import { Bottleneck } from '../src/models/backbones/resnet.ts';
+import { expectClose } from './helpers/compare.ts';
+import { gradcheck, randomInput } from './helpers/gradcheck.ts';
+import { useGpu } from './helpers/gpu.ts';
+
+type Norm = (x: Tensor, w: Tensor, b: Tensor, epi: dg.NormEpilogue) => Tensor;
+
+/** Output and the gradients of x, weight, bias and residual under loss sum(y * probe). */
+async function outputsAndGrads(norm: Norm, shape: number[], epi: { relu: boolean; residual: boolean }, fused: boolean): Promise<Float32Array[]> {
+  return dg.scope(async () => {
+    const C = shape[1]!;
+    const x = dg.randn(shape, { seed: 1 });
+    const w = dg.add(dg.randn([C], { seed: 2 }), dg.ones([C]));
+    const b = dg.randn([C], { seed: 3 });
+    const r = dg.randn(shape, { seed: 4 });
+    for (const t of [x, w, b, r]) t.requiresGrad = true;
+    const residual = epi.residual ? r : null;
+    let y: Tensor;
+    if (fused) y = norm(x, w, b, { relu: epi.relu, residual });
+    else {
+      y = norm(x, w, b, {});
+      if (residual) y = dg.add(y, residual);
+      if (epi.relu) y = dg.relu(y);
+    }
+    dg.sum(dg.mul(y, dg.randn(shape, { seed: 5 }))).backward();
+    const out = [await y.toArray(), await x.grad!.toArray(), await w.grad!.toArray(), await b.grad!.toArray()];
+    if (epi.residual) out.push(await r.grad!.toArray());
+    return out;
+  });
+}
+
+const gn: Norm = (x, w, b, epi) => dg.groupNorm(x, 4, w, b, 1e-5, epi);
+const bn =
+  (mode: 'training' | 'eval' | 'frozen'): Norm =>
+  (x, w, b, epi) => {
+    const C = x.shape[1]!;
+    const rm = dg.mulScalar(dg.randn([C], { seed: 6 }), 0.1);
+    const rv = dg.addScalar(dg.rand([C], { seed: 7 }), 0.5);
+    return dg.batchNorm2d(x, w, b, rm, rv, { training: mode !== 'eval', frozenStats: mode === 'frozen', ...epi });
+  };
+
+const CASES: [string, Norm, number[]][] = [
+  ['groupNorm, vec4 rows (S = 64)', gn, [2, 8, 8, 8]],
+  ['groupNorm, scalar rows (S = 81)', gn, [2, 8, 9, 9]],
+  ['groupNorm, flat kernel (S = 15)', gn, [2, 8, 3, 5]],
+  ['batchNorm training', bn('training'), [2, 8, 8, 8]],
+  ['batchNorm eval', bn('eval'), [3, 4, 5, 7]],
+  ['batchNorm frozen statistics', bn('frozen'), [2, 4, 8, 8]],
+];
+const EPILOGUES = [
+  { relu: true, residual: false },
+  { relu: true, residual: true },
+  { relu: false, residual: true },
+];
+
+describe('normalisation epilogue (residual add, ReLU) in the normalise pass', () => {
+  useGpu();
+  for (const [name, norm, shape] of CASES) {
+    for (const epi of EPILOGUES) {
+      it(`${name}: ${epi.residual ? 'residual + ' : ''}${epi.relu ? 'ReLU' : ''} equals the separate ops, forward and gradients`, async () => {
+        const fused = await outputsAndGrads(norm, shape, epi, true);
+        const separate = await outputsAndGrads(norm, shape, epi, false);
+        const what = ['y', 'dx', 'dweight', 'dbias', 'dresidual'];
+        // One rounding fewer at most (the sum is not stored between the ops); the reductions are the same kernels.
+        fused.forEach((v, i) => expectClose(v, separate[i]!, 1e-5, what[i]));
+        if (epi.relu) expect(fused[0]!.some((v) => v === 0)).toBe(true);
+      });
+    }
+  }
+
+  const tiny = (shape: number[], seed: number) => randomInput(shape, seed, -2, 2);
+  // Seeds whose pre-ReLU values all lie over 0.05 from the kink, which a step of eps = 1e-2 would cross.
+  it('groupNorm + residual + ReLU passes finite differences', async () => {
+    const err = await gradcheck(
+      ([x, w, b, r]) => dg.groupNorm(x!, 2, w!, b!, 1e-5, { relu: true, residual: r! }),
+      [tiny([2, 4, 2, 3], 21), randomInput([4], 22, 0.5, 1.5), randomInput([4], 23), tiny([2, 4, 2, 3], 24)],
+    );
+    expect(err).toBeLessThan(2e-2);
+  });
+  it('batchNorm (training) + residual + ReLU passes finite differences', async () => {
+    const err = await gradcheck(
+      ([x, w, b, r]) => dg.batchNorm2d(x!, w!, b!, null, null, { training: true, relu: true, residual: r! }),
+      [tiny([2, 2, 2, 3], 41), randomInput([2], 42, 0.5, 1.5), randomInput([2], 43), tiny([2, 2, 2, 3], 44)],
+    );
+    expect(err).toBeLessThan(2e-2);
+  });
+
+  it('names a residual of the wrong shape', () => {
+    dg.tidy(() => {
+      const x = dg.zeros([2, 8, 4, 4]);
+      expect(() => dg.groupNorm(x, 4, null, null, 1e-5, { residual: dg.zeros([2, 8, 4, 1]) })).toThrow(/groupNorm: residual \[2, 8, 4, 1\] must have the input's shape \[2, 8, 4, 4\]/);
+      expect(() => dg.batchNorm2d(x, null, null, null, null, { training: true, residual: dg.zeros([8, 4, 4]) })).toThrow(/batchNorm: residual/);
+    });
+  });
+
+  it('normRelu fuses for BatchNorm2d and GroupNorm and falls back to separate ops for other norm layers', async () => {
+    await dg.scope(async () => {
+      const x = dg.randn([1, 8, 4, 4], { seed: 8 });
+      const r = dg.randn([1, 8, 4, 4], { seed: 9 });
+      const layers = [new GroupNorm(4, 8), new BatchNorm2d(8)];
+      const plain = new (class extends GroupNorm {})(4, 8);
+      for (const l of [...layers, plain]) l.eval();
+      for (const layer of layers) {
+        const d0 = dg.engine().stats().dispatches;
+        const fused = normRelu(layer, x, r);
+        const passes = dg.engine().stats().dispatches - d0;
+        const separate = dg.relu(dg.add(layer.forward(x), r));
+        expectClose(await fused.toArray(), await separate.toArray(), 1e-6);
+        // statistics + normalise (GroupNorm), running statistics + normalise (BatchNorm2d): no add or ReLU pass.
+        expect(passes).toBe(2);
+      }
+      // A subclass is still a GroupNorm: fused. A layer of another kind takes the composite path.
+      const other = { forward: (t: Tensor) => dg.mulScalar(t, 2) } as unknown as GroupNorm;
+      expectClose(await normRelu(other, x, r).toArray(), await dg.relu(dg.add(dg.mulScalar(x, 2), r)).toArray(), 1e-6);
+      expectClose(await normRelu(plain, x).toArray(), await dg.relu(plain.forward(x)).toArray(), 1e-6);
+    });
+  });
+
+  it("a ResNet bottleneck's forward has no separate ReLU or residual-add pass", async () => {
+    await dg.scope(async () => {
+      const block = new Bottleneck({ norm: 'groupnorm', seed: 0 }, 128, 32, 1, null);
+      block.eval();
+      const x = dg.randn([1, 128, 8, 8], { seed: 10 });
+      dg.engine().startProfile();
+      await block.forward(x).toArray();
+      const kernels = (await dg.engine().stopProfile()).map((d) => d.kernel.split(':')[0]);
+      expect(kernels.filter((k) => k === 'unary' || k === 'binary')).toEqual([]);
+      // Three GroupNorms: statistics + normalise each.
+      expect(kernels.filter((k) => k === 'norm').length).toBe(6);
+    });
+  });
+});

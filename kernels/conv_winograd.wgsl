@@ -1,6 +1,6 @@
-// Winograd F(2x2, 3x3) for stride-1 3x3 convolutions (src/ops/conv.ts): a 2x2 output tile from a 4x4 input tile
+// Winograd F(2x2, 3x3) and F(4x4, 3x3) (the `*4` entry points, at the end) for stride-1 3x3 convolutions (src/ops/conv.ts): a 2x2 output tile from a 4x4 input tile
 // with 16 products per (ci, co) instead of 36, so the matrix products do 4/9 of the direct conv's FMAs:
-//   weights: U [16, CO, CI],  U[e, co, ci] = (G g G^T)[e]   g = W[co, ci] (3x3), e = 4a + b
+//   weights: U [16, CO, CI],  U[e, co, ci] = (G g G^T)[e]   g = W[co, ci] (3x3), e = 4a + b (FLIP: rot180(W[ci, co]))
 //   input:   V [16, CI, Tp],  V[e, ci, t] = (B^T d B)[e]    d = the 4x4 input patch of tile t (0 outside the image)
 //   (matmul: M[e] = U[e] x V[e], [16, CO, Tp])
 //   output:  Y [N, CO, Ho, Wo] from (A^T m A) of m = M[:, co, t], plus Bias[co] when BIAS
@@ -19,10 +19,27 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> Dst: array<f32>;
 @group(0) @binding(3) var<storage, read> Bias: array<f32>;
 override BIAS: bool = false;
+// The weight read as a conv's input gradient sees it (kernels/conv2d_direct.wgsl FLIP): Src is [CI, CO, 3, 3] and
+// g = rot180(Src[ci, co]), so the same transforms compute dX = conv(dY, rotated transposed W).
+override FLIP: bool = false;
 
-// The first row (or column) of tile index i along an axis.
-fn tileStart(i: u32) -> u32 {
-  return (i / P.D) * 2u * P.D + i % P.D;
+// The first row (or column) of tile index i along an axis, for tiles of m outputs.
+fn tileStart(i: u32, m: u32) -> u32 {
+  return (i / P.D) * m * P.D + i % P.D;
+}
+
+// The 3x3 kernel g of (ci, co), rows g[0..2] (FLIP: rotated, from Src [CI, CO, 3, 3]).
+fn kernel3(ci: u32, co: u32) -> array<vec3<f32>, 3> {
+  if (FLIP) {
+    let base = (ci * P.CO + co) * 9u;
+    return array<vec3<f32>, 3>(vec3<f32>(Src[base + 8u], Src[base + 7u], Src[base + 6u]),
+                               vec3<f32>(Src[base + 5u], Src[base + 4u], Src[base + 3u]),
+                               vec3<f32>(Src[base + 2u], Src[base + 1u], Src[base]));
+  }
+  let base = (co * P.CI + ci) * 9u;
+  return array<vec3<f32>, 3>(vec3<f32>(Src[base], Src[base + 1u], Src[base + 2u]),
+                             vec3<f32>(Src[base + 3u], Src[base + 4u], Src[base + 5u]),
+                             vec3<f32>(Src[base + 6u], Src[base + 7u], Src[base + 8u]));
 }
 
 // One invocation per (ci, co): W [CO, CI, 3, 3] -> U.
@@ -31,12 +48,12 @@ fn weights(@builtin(global_invocation_id) gid: vec3<u32>) {
   let ci = gid.x;
   let co = gid.y;
   if (ci >= P.CI) { return; }
-  let base = (co * P.CI + ci) * 9u;
   // G g: 4 rows of 3.
   var r: array<vec3<f32>, 4>;
-  let g0 = vec3<f32>(Src[base], Src[base + 1u], Src[base + 2u]);
-  let g1 = vec3<f32>(Src[base + 3u], Src[base + 4u], Src[base + 5u]);
-  let g2 = vec3<f32>(Src[base + 6u], Src[base + 7u], Src[base + 8u]);
+  let k = kernel3(ci, co);
+  let g0 = k[0];
+  let g1 = k[1];
+  let g2 = k[2];
   r[0] = g0;
   r[1] = 0.5 * (g0 + g1 + g2);
   r[2] = 0.5 * (g0 - g1 + g2);
@@ -62,8 +79,8 @@ fn input(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (t < P.NT) {
     let n = t / P.T;
     let r = t % P.T;
-    let h0 = i32(tileStart(r / P.tilesW)) - i32(P.ph);
-    let w0 = i32(tileStart(r % P.tilesW)) - i32(P.pw);
+    let h0 = i32(tileStart(r / P.tilesW, 2u)) - i32(P.ph);
+    let w0 = i32(tileStart(r % P.tilesW, 2u)) - i32(P.pw);
     let plane = (n * P.CI + ci) * P.H * P.W;
     let D = i32(P.D);
     for (var a = 0; a < 4; a++) {
@@ -112,8 +129,8 @@ fn output(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (BIAS) { bias = Bias[co]; }
   let n = t / P.T;
   let r = t % P.T;
-  let bh = tileStart(r / P.tilesW);
-  let bw = tileStart(r % P.tilesW);
+  let bh = tileStart(r / P.tilesW, 2u);
+  let bw = tileStart(r % P.tilesW, 2u);
   let plane = (n * P.CO + co) * P.Ho * P.Wo;
   for (var a = 0u; a < 2u; a++) {
     let h = bh + a * P.D;
@@ -121,6 +138,124 @@ fn output(@builtin(global_invocation_id) gid: vec3<u32>) {
     for (var b = 0u; b < 2u; b++) {
       let w = bw + b * P.D;
       if (w < P.Wo) { Dst[plane + h * P.Wo + w] = y[a][b] + bias; }
+    }
+  }
+}
+
+// ---- F(4x4, 3x3): a 4x4 output tile from a 6x6 input tile, 36 products per (ci, co) instead of 144 (1/4 of the
+// direct conv's FMAs, 9/16 of F(2x2, 3x3)'s), with the interpolation points 0, +-1, +-2 and infinity (Lavin & Gray):
+//   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
+//   G   = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]
+//   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
+// U [36, CO, CI], V [36, CI, Tp], M [36, CO, Tp] with e = 6a + b; tiles as above with m = 4 (rows bh + D*{0..3},
+// inputs bh - ph + D*{0..5}). ----
+
+fn g6(g: vec3<f32>) -> array<f32, 6> {
+  return array<f32, 6>(0.25 * g.x, -(g.x + g.y + g.z) / 6.0, -(g.x - g.y + g.z) / 6.0,
+                       g.x / 24.0 + g.y / 12.0 + g.z / 6.0, g.x / 24.0 - g.y / 12.0 + g.z / 6.0, g.z);
+}
+
+fn bt6(d: array<f32, 6>) -> array<f32, 6> {
+  return array<f32, 6>(4.0 * d[0] - 5.0 * d[2] + d[4], -4.0 * d[1] - 4.0 * d[2] + d[3] + d[4],
+                       4.0 * d[1] - 4.0 * d[2] - d[3] + d[4], -2.0 * d[1] - d[2] + 2.0 * d[3] + d[4],
+                       2.0 * d[1] - d[2] - 2.0 * d[3] + d[4], 4.0 * d[1] - 5.0 * d[3] + d[5]);
+}
+
+fn at6(m: array<f32, 6>) -> vec4<f32> {
+  return vec4<f32>(m[0] + m[1] + m[2] + m[3] + m[4], m[1] - m[2] + 2.0 * (m[3] - m[4]),
+                   m[1] + m[2] + 4.0 * (m[3] + m[4]), m[1] - m[2] + 8.0 * (m[3] - m[4]) + m[5]);
+}
+
+// One invocation per (ci, co): W -> U (G g, then (.) G^T row by row).
+@compute @workgroup_size(64)
+fn weights4(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let ci = gid.x;
+  let co = gid.y;
+  if (ci >= P.CI) { return; }
+  let k = kernel3(ci, co);
+  // Columns of G g: G applied to each column of g.
+  let c0 = g6(vec3<f32>(k[0].x, k[1].x, k[2].x));
+  let c1 = g6(vec3<f32>(k[0].y, k[1].y, k[2].y));
+  let c2 = g6(vec3<f32>(k[0].z, k[1].z, k[2].z));
+  let stride = P.CO * P.CI;
+  let o = co * P.CI + ci;
+  for (var a = 0u; a < 6u; a++) {
+    let u = g6(vec3<f32>(c0[a], c1[a], c2[a]));
+    for (var b = 0u; b < 6u; b++) { Dst[(6u * a + b) * stride + o] = u[b]; }
+  }
+}
+
+// One invocation per (tile, ci): X -> V (B^T d on columns, then (.) B on rows).
+@compute @workgroup_size(64)
+fn input4(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let t = gid.x;
+  let ci = gid.y;
+  if (t >= P.Tp) { return; }
+  var d: array<array<f32, 6>, 6>;
+  if (t < P.NT) {
+    let n = t / P.T;
+    let r = t % P.T;
+    let h0 = i32(tileStart(r / P.tilesW, 4u)) - i32(P.ph);
+    let w0 = i32(tileStart(r % P.tilesW, 4u)) - i32(P.pw);
+    let plane = (n * P.CI + ci) * P.H * P.W;
+    let D = i32(P.D);
+    for (var a = 0; a < 6; a++) {
+      let h = h0 + a * D;
+      if (h < 0 || h >= i32(P.H)) { continue; }
+      for (var b = 0; b < 6; b++) {
+        let w = w0 + b * D;
+        if (w >= 0 && w < i32(P.W)) { d[a][b] = Src[plane + u32(h) * P.W + u32(w)]; }
+      }
+    }
+  }
+  var s: array<array<f32, 6>, 6>;
+  for (var b = 0u; b < 6u; b++) {
+    let c = bt6(array<f32, 6>(d[0][b], d[1][b], d[2][b], d[3][b], d[4][b], d[5][b]));
+    for (var a = 0u; a < 6u; a++) { s[a][b] = c[a]; }
+  }
+  let stride = P.CI * P.Tp;
+  let o = ci * P.Tp + t;
+  for (var a = 0u; a < 6u; a++) {
+    let v = bt6(s[a]);
+    for (var b = 0u; b < 6u; b++) { Dst[(6u * a + b) * stride + o] = v[b]; }
+  }
+}
+
+// One invocation per (tile, co): M -> Y (A^T m on columns, then (.) A on rows).
+@compute @workgroup_size(64)
+fn output4(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let t = gid.x;
+  let co = gid.y;
+  if (t >= P.NT) { return; }
+  let stride = P.CO * P.Tp;
+  let o = co * P.Tp + t;
+  var m: array<array<f32, 6>, 6>;
+  for (var a = 0u; a < 6u; a++) {
+    for (var b = 0u; b < 6u; b++) { m[a][b] = Src[(6u * a + b) * stride + o]; }
+  }
+  // A^T m: 4 rows of 6.
+  var q: array<array<f32, 6>, 4>;
+  for (var b = 0u; b < 6u; b++) {
+    let c = at6(array<f32, 6>(m[0][b], m[1][b], m[2][b], m[3][b], m[4][b], m[5][b]));
+    q[0][b] = c.x;
+    q[1][b] = c.y;
+    q[2][b] = c.z;
+    q[3][b] = c.w;
+  }
+  var bias = 0.0;
+  if (BIAS) { bias = Bias[co]; }
+  let n = t / P.T;
+  let r = t % P.T;
+  let bh = tileStart(r / P.tilesW, 4u);
+  let bw = tileStart(r % P.tilesW, 4u);
+  let plane = (n * P.CO + co) * P.Ho * P.Wo;
+  for (var a = 0u; a < 4u; a++) {
+    let h = bh + a * P.D;
+    if (h >= P.Ho) { continue; }
+    let y = at6(q[a]);
+    for (var b = 0u; b < 4u; b++) {
+      let w = bw + b * P.D;
+      if (w < P.Wo) { Dst[plane + h * P.Wo + w] = y[b] + bias; }
     }
   }
 }

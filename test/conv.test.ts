@@ -47,8 +47,8 @@ describe('conv fixture', () => {
   });
 });
 
-// 'direct' differs from 'auto' only where 'auto' takes Winograd.
-for (const algorithm of ['auto', 'direct', 'gemm'] as const) {
+// 'winograd2' (F(2x2, 3x3)) and 'direct' differ from 'auto' (F(4x4, 3x3)) only where 'auto' takes Winograd.
+for (const algorithm of ['auto', 'winograd2', 'direct', 'gemm'] as const) {
 describe(`convolutions match PyTorch (forward, input, weight and bias gradients), algorithm ${algorithm}`, () => {
   useGpu();
   beforeAll(() => {
@@ -57,7 +57,7 @@ describe(`convolutions match PyTorch (forward, input, weight and bias gradients)
   afterAll(() => {
     dg.setConvAlgorithm('auto');
   });
-  for (const c of cases.filter((k) => algorithm !== 'direct' || k.name.startsWith('Winograd'))) {
+  for (const c of cases.filter((k) => algorithm === 'auto' || algorithm === 'gemm' || k.name.startsWith('Winograd'))) {
     it(`${c.op} ${c.name}`, async () => {
       await dg.scope(async () => {
         const leaf = (data: Float32Array, shape: number[]) => {
@@ -81,6 +81,29 @@ describe(`convolutions match PyTorch (forward, input, weight and bias gradients)
   }
 });
 }
+
+// Without a tape (inference, evaluation) stride-1 3x3 convs with >= 64 channels take Winograd F(4x4, 3x3), the
+// fixture cases above F(2x2, 3x3) or the direct kernels (their outputs are recorded for the gradients).
+describe('convolutions without a tape match PyTorch (Winograd F(4x4, 3x3) where it applies)', () => {
+  useGpu();
+  for (const c of cases.filter((k) => k.name.startsWith('Winograd') || k.name.startsWith('ResNet-50-like'))) {
+    it(`${c.op} ${c.name}`, async () => {
+      await dg.scope(async () => {
+        const x = dg.tensor(hashInput(c.x, c.seed), c.x);
+        const w = dg.tensor(hashInput(c.w, c.seed + 1, 0.125), c.w);
+        const cout = c.op === 'conv2d' ? c.w[0]! : c.w[1]! * (c.opts.groups ?? 1);
+        const b = c.bias ? dg.tensor(hashInput([cout], c.seed + 2), [cout]) : null;
+        dg.engine().startProfile();
+        const y = dg.noGrad(() => run(c, x, w, b));
+        const values = await y.toArray();
+        const kernels = (await dg.engine().stopProfile()).map((d) => d.kernel);
+        const f4 = c.name.startsWith('Winograd') || (c.w[2] === 3 && c.w[3] === 3 && !c.opts.stride && Math.min(c.x[1]!, c.w[0]!) >= 64);
+        expect(kernels.includes('conv_winograd:input4'), kernels.join(' ')).toBe(f4);
+        expectClose(every(values, c.step), c.out, 1e-3, 'forward');
+      });
+    });
+  }
+});
 
 describe('convolutions agree with finite differences', () => {
   useGpu();

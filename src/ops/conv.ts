@@ -2,7 +2,8 @@
 //   direct kernels (kernels/conv2d_direct.wgsl, kernels/conv2d_wgrad.wgsl; 8-lane subgroups) for spatial kernels
 //   and strided 1x1 convs:
 //     conv forward      `main`: 16 output channels x 8x4 pixels per workgroup, input row segments shared by the taps
-//     conv input grad   stride 1: `main` with the rotated, transposed weight (FLIP) and padding d(k-1) - p;
+//     conv input grad   stride 1: `main` with the rotated, transposed weight (FLIP) and padding d(k-1) - p (Winograd
+//                       for 3x3 with >= 64 channels, as the forward);
 //                       strided: `transposed`, per output phase (h % s, w % s) = convTranspose2d's forward
 //     conv weight grad  conv2d_wgrad: a matmul over pixels per image (and row split), the parts summed
 //   matrix products around the matmul kernel (kernels/conv.wgsl moves data) for 1x1 stride-1 convs, for transposed
@@ -16,7 +17,7 @@
 // The bias is added in the direct kernels' store (else one broadcast add); its gradient is dY summed over N, H, W.
 import { engine } from '../gpu/current.ts';
 import { kernel, Uniforms } from '../gpu/kernel.ts';
-import { noGrad, record } from '../tensor/autograd.ts';
+import { isGradEnabled, noGrad, record } from '../tensor/autograd.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { add } from './elementwise.ts';
 import { grid } from './layout.ts';
@@ -32,9 +33,11 @@ const depthwiseKernel = kernel('conv2d_direct', 'depthwise');
 const direct8Kernel = kernel('conv2d_direct', 'main8');
 const wgradKernel = kernel('conv2d_wgrad');
 const wgradDepthwiseKernel = kernel('conv2d_wgrad', 'depthwise');
-const winogradWeightsKernel = kernel('conv_winograd', 'weights');
-const winogradInputKernel = kernel('conv_winograd', 'input');
-const winogradOutputKernel = kernel('conv_winograd', 'output');
+/** kernels/conv_winograd.wgsl's transforms per output tile size m: F(2x2, 3x3) and F(4x4, 3x3). */
+const WINOGRAD = {
+  2: { weights: kernel('conv_winograd', 'weights'), input: kernel('conv_winograd', 'input'), output: kernel('conv_winograd', 'output') },
+  4: { weights: kernel('conv_winograd', 'weights4'), input: kernel('conv_winograd', 'input4'), output: kernel('conv_winograd', 'output4') },
+};
 const CHUNK_BYTES = 64 << 20;
 /** Workgroups the weight-gradient kernel aims for before it splits the pixel sum into parts. */
 const WGRAD_WORKGROUPS = 512;
@@ -191,11 +194,12 @@ function hasSubgroups8(): boolean {
 }
 
 /** How convolutions are computed: see {@link setConvAlgorithm}. */
-export type ConvAlgorithm = 'auto' | 'direct' | 'gemm';
+export type ConvAlgorithm = 'auto' | 'winograd2' | 'direct' | 'gemm';
 let algorithm: ConvAlgorithm = 'auto';
 
 /**
- * 'auto' (default) picks per shape; 'direct' is 'auto' without Winograd (the direct kernels for stride-1 3x3 convs);
+ * 'auto' (default) picks per shape; 'winograd2' is 'auto' with Winograd F(2x2, 3x3) instead of F(4x4, 3x3); 'direct' is
+ * 'auto' without Winograd (the direct kernels for stride-1 3x3 convs);
  * 'gemm' forces the im2col/col2im + matmul route everywhere (what adapters without
  * 8-lane subgroups get), for tests and benchmarks. Returns the previous setting.
  */
@@ -233,49 +237,73 @@ function join(parts: Tensor[], shape: readonly number[]): Tensor {
 }
 
 /** x [N, Cin, H, W] -> [N, Cout, Ho, Wo]; no autograd. */
-function forwardRaw(x: Tensor, w: Tensor, g: Geometry, bias: Tensor | null = null): Tensor {
-  if (usesWinograd(g)) return winogradRaw(x, w, bias, g);
+function forwardRaw(x: Tensor, w: Tensor, g: Geometry, bias: Tensor | null = null, m: WinogradTile = 2): Tensor {
+  if (usesWinograd(g, m)) return winogradRaw(x, w, bias, g, m);
   if (usesDirect(g)) return directRaw(x, w, bias, forwardShape(g), 'forward');
   return addBias(forwardGemm(x, w, g), bias, g.Cout, 'conv2d');
 }
 
 /**
- * Winograd F(2x2, 3x3) (kernels/conv_winograd.wgsl) for stride-1 3x3 convs with equal dilations, groups 1 and
- * at least WINOGRAD_MIN_CHANNELS channels in and out: 16 products [Cout, Cin] x [Cin, tiles] on the matmul kernel
- * (4/9 of the direct kernel's FMAs) between an input and an output transform.
+ * Winograd (kernels/conv_winograd.wgsl) for stride-1 3x3 convs with equal dilations, groups 1 and at least
+ * WINOGRAD_MIN_CHANNELS channels in and out: (m + 2)^2 products [Cout, Cin] x [Cin, tiles] on the matmul kernel between
+ * an input and an output transform. F(4x4, 3x3) (m = 4: 1/4 of the direct kernel's FMAs, 1.3-2.8x F(2x2)) for convs no
+ * gradient flows through (inference, evaluation); F(2x2, 3x3) (m = 2: 4/9) for the training tape and the backward
+ * passes, because F(4x4)'s larger rounding (rms 3-5e-6 of the output per conv against 1e-6) compounds through the
+ * backward of deep networks past the HRNet-W18 gradient parity bound. 'winograd2' takes F(2x2) everywhere.
  */
-const WINOGRAD_MIN_CHANNELS = 128;
-const usesWinograd = (g: Geometry) =>
-  algorithm === 'auto' && g.kh === 3 && g.kw === 3 && g.sh === 1 && g.sw === 1 && g.dh === g.dw && g.G === 1 &&
-  Math.min(g.Cin, g.Cout) >= WINOGRAD_MIN_CHANNELS && g.Cin % 4 === 0 && winogradTileBytes(g) <= CHUNK_BYTES;
-/** Tiles of one image (interleaved tilings of 2x2 outputs D apart). */
-const winogradTiles = (g: Geometry): [number, number] => [g.dh * Math.ceil(g.Ho / (2 * g.dh)), g.dh * Math.ceil(g.Wo / (2 * g.dh))];
+type WinogradTile = 2 | 4;
+/**
+ * Fewer channels leave the products too short to pay for the transforms (bench/NOTES.md "full-frame", v5): F(4x4)
+ * beat the direct kernel 1.2-1.7x at 64 channels and broke even at 32; F(2x2) lost at 64.
+ */
+const WINOGRAD_MIN_CHANNELS: Record<WinogradTile, number> = { 2: 128, 4: 64 };
+/** The tile for a conv whose output is recorded for a backward pass (or is one) or not. */
+const winogradTile = (differentiated: boolean): WinogradTile => (algorithm === 'winograd2' || differentiated ? 2 : 4);
+const usesWinograd = (g: Geometry, m: WinogradTile) =>
+  (algorithm === 'auto' || algorithm === 'winograd2') && g.kh === 3 && g.kw === 3 && g.sh === 1 && g.sw === 1 && g.dh === g.dw && g.G === 1 &&
+  Math.min(g.Cin, g.Cout) >= WINOGRAD_MIN_CHANNELS[m] && g.Cin % 4 === 0 && winogradTileBytes(g, m) <= CHUNK_BYTES;
+/** Tiles of one image (interleaved tilings of m x m outputs D apart). */
+const winogradTiles = (g: Geometry, m: WinogradTile): [number, number] => [g.dh * Math.ceil(g.Ho / (m * g.dh)), g.dh * Math.ceil(g.Wo / (m * g.dh))];
 /** Bytes of the larger transformed operand of one image. */
-function winogradTileBytes(g: Geometry): number {
-  const [th, tw] = winogradTiles(g);
-  return 16 * Math.max(g.Cin, g.Cout) * th * tw * 4;
+function winogradTileBytes(g: Geometry, m: WinogradTile): number {
+  const [th, tw] = winogradTiles(g, m);
+  return (m + 2) ** 2 * Math.max(g.Cin, g.Cout) * th * tw * 4;
 }
 
-function winogradRaw(x: Tensor, w: Tensor, bias: Tensor | null, g: Geometry): Tensor {
+/**
+ * The stride-1 conv that computes g's input gradient (the direct kernels' 'flip'), as a Geometry for Winograd: dY
+ * [N, Cout, Ho, Wo] -> dX [N, Cin, H, W] with the rotated, transposed weight and padding d(k - 1) - p; null when
+ * Winograd does not take it.
+ */
+function inputGradWinograd(g: Geometry, m: WinogradTile): Geometry | null {
+  if (g.sh !== 1 || g.sw !== 1) return null;
+  const t: Geometry = { ...g, Cin: g.Cout, Cout: g.Cin, H: g.Ho, W: g.Wo, Ho: g.H, Wo: g.W, ph: g.dh * (g.kh - 1) - g.ph, pw: g.dw * (g.kw - 1) - g.pw };
+  return t.ph >= 0 && t.pw >= 0 && usesWinograd(t, m) ? t : null;
+}
+
+/** `flip`: w is [Cin, Cout, 3, 3] of g (the forward conv's weight seen from its input gradient), rotated. */
+function winogradRaw(x: Tensor, w: Tensor, bias: Tensor | null, g: Geometry, m: WinogradTile, flip = false): Tensor {
   const e = engine();
-  const [tilesH, tilesW] = winogradTiles(g);
+  const K = WINOGRAD[m];
+  const E = (m + 2) ** 2;
+  const [tilesH, tilesW] = winogradTiles(g, m);
   const T = tilesH * tilesW;
   const params = (nb: number, Tp: number) =>
     new Uniforms().u32(g.Cin).u32(g.Cout).u32(g.H).u32(g.W).u32(g.Ho).u32(g.Wo).u32(g.ph).u32(g.pw).u32(g.dh).u32(tilesW).u32(T).u32(nb * T).u32(Tp);
-  const u = Tensor.empty([16, g.Cout, g.Cin]);
-  e.dispatch(winogradWeightsKernel, [Math.ceil(g.Cin / 64), g.Cout], [w.buffer, u.buffer], params(0, 0));
-  const perChunk = Math.max(1, Math.floor(CHUNK_BYTES / winogradTileBytes(g)));
+  const u = Tensor.empty([E, g.Cout, g.Cin]);
+  e.dispatch(K.weights, [Math.ceil(g.Cin / 64), g.Cout], [w.buffer, u.buffer], params(0, 0), { FLIP: flip ? 1 : 0 });
+  const perChunk = Math.max(1, Math.floor(CHUNK_BYTES / winogradTileBytes(g, m)));
   const parts = chunks(x, perChunk, (xc) => {
     const nb = xc.shape[0]!;
     // Tiles padded to a multiple of 4: the matmul's vec4 columns.
     const Tp = Math.ceil((nb * T) / 4) * 4;
-    const v = Tensor.empty([16, g.Cin, Tp]);
-    e.dispatch(winogradInputKernel, [Math.ceil(Tp / 64), g.Cin], [xc.buffer, v.buffer], params(nb, Tp));
-    const m = matmulRaw(u, v, g.Cout, Tp, g.Cin, 16, g.Cout * g.Cin, g.Cin * Tp);
+    const v = Tensor.empty([E, g.Cin, Tp]);
+    e.dispatch(K.input, [Math.ceil(Tp / 64), g.Cin], [xc.buffer, v.buffer], params(nb, Tp));
+    const prod = matmulRaw(u, v, g.Cout, Tp, g.Cin, E, g.Cout * g.Cin, g.Cin * Tp);
     v.dispose();
     const y = Tensor.empty([nb, g.Cout, g.Ho, g.Wo]);
-    e.dispatch(winogradOutputKernel, [Math.ceil((nb * T) / 64), g.Cout], [m.buffer, y.buffer, (bias ?? m).buffer], params(nb, Tp), { BIAS: bias ? 1 : 0 });
-    m.dispose();
+    e.dispatch(K.output, [Math.ceil((nb * T) / 64), g.Cout], [prod.buffer, y.buffer, (bias ?? prod).buffer], params(nb, Tp), { BIAS: bias ? 1 : 0 });
+    prod.dispose();
     return y;
   });
   u.dispose();
@@ -298,7 +326,9 @@ function forwardGemm(x: Tensor, w: Tensor, g: Geometry): Tensor {
 }
 
 /** dY [N, Cout, Ho, Wo] -> dX [N, Cin, H, W]; no autograd. */
-function inputGradRaw(gy: Tensor, w: Tensor, g: Geometry, bias: Tensor | null = null): Tensor {
+function inputGradRaw(gy: Tensor, w: Tensor, g: Geometry, bias: Tensor | null = null, m: WinogradTile = 2): Tensor {
+  const wino = inputGradWinograd(g, m);
+  if (wino) return winogradRaw(gy, w, bias, wino, m, true);
   if (usesDirect(g)) {
     const [d, mode] = inputGradShape(g);
     // Per-phase tiles hold 16 output channels: for few (convTranspose2d to 17 heatmaps, a stem's 3 input channels)
@@ -445,6 +475,9 @@ function addBias(y: Tensor, bias: Tensor | null | undefined, channels: number, o
   return out;
 }
 
+/** Whether an op on these inputs goes on the tape (its output will be differentiated). */
+const recorded = (inputs: (Tensor | null)[]): boolean => isGradEnabled() && inputs.some((t) => t?.requiresGrad);
+
 /** The bias gradient: dY summed over batch and pixels. */
 const biasGrad = (gy: Tensor): Tensor => sum(gy, [0, 2, 3]);
 
@@ -453,7 +486,7 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dO
   const g = convGeometry(x, w, opts, 'conv2d');
   checkBias(bias, g.Cout, 'conv2d');
   const b = bias ?? null;
-  const y = forwardRaw(x, w, g, b);
+  const y = forwardRaw(x, w, g, b, winogradTile(recorded([x, w, b])));
   return record(y, 'conv2d', b ? [x, w, b] : [x, w], (gy) => [
     x.requiresGrad ? inputGradRaw(gy, w, g) : null,
     w.requiresGrad ? weightGradRaw(x, gy, g) : null,
@@ -495,7 +528,7 @@ export function convTranspose2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts
   const g: Geometry = { N, Cin: cpg * G, H: Ho, W: Wo, Cout: Cin, G, kh, kw, sh, sw, ph, pw, dh, dw, Ho: H, Wo: W };
   checkBias(bias, cpg * G, op);
   const b = bias ?? null;
-  const y = inputGradRaw(x, w, g, b);
+  const y = inputGradRaw(x, w, g, b, winogradTile(recorded([x, w, b])));
   return record(y, op, b ? [x, w, b] : [x, w], (gy) => [
     x.requiresGrad ? forwardRaw(gy, w, g) : null,
     w.requiresGrad ? weightGradRaw(gy, x, g) : null,

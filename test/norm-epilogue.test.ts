@@ -93,6 +93,41 @@ describe('normalisation epilogue (residual add, ReLU) in the normalise pass', ()
     expect(err).toBeLessThan(2e-2);
   });
 
+  it('the vec4 row kernels cover rows spanning several workgroups (forward and input gradient against the host)', async () => {
+    // S = 33 * 36 = 1188: 297 vec4s, more than one workgroup's 64 x 4, the last one partial.
+    const [N, C, H, W, G] = [2, 4, 33, 36, 2];
+    await dg.scope(async () => {
+      const x = dg.randn([N, C, H, W], { seed: 11 });
+      x.requiresGrad = true;
+      const probe = dg.randn([N, C, H, W], { seed: 12 });
+      const y = dg.groupNorm(x, G, null, null, 1e-5);
+      dg.sum(dg.mul(y, probe)).backward();
+      const [xs, gs, ys, dxs] = [await x.toArray(), await probe.toArray(), await y.toArray(), await x.grad!.toArray()];
+      const L = (C / G) * H * W;
+      const wantY = new Float32Array(xs.length);
+      const wantDx = new Float32Array(xs.length);
+      for (let g0 = 0; g0 < xs.length; g0 += L) {
+        let mean = 0;
+        for (let i = 0; i < L; i++) mean += xs[g0 + i]!;
+        mean /= L;
+        let v = 0;
+        for (let i = 0; i < L; i++) v += (xs[g0 + i]! - mean) ** 2;
+        const inv = 1 / Math.sqrt(v / L + 1e-5);
+        let mg = 0;
+        let mgx = 0;
+        for (let i = 0; i < L; i++) {
+          const xh = (xs[g0 + i]! - mean) * inv;
+          wantY[g0 + i] = xh;
+          mg += gs[g0 + i]! / L;
+          mgx += (gs[g0 + i]! * xh) / L;
+        }
+        for (let i = 0; i < L; i++) wantDx[g0 + i] = inv * (gs[g0 + i]! - mg - wantY[g0 + i]! * mgx);
+      }
+      expectClose(ys, wantY, 1e-4, 'y');
+      expectClose(dxs, wantDx, 1e-4, 'dx');
+    });
+  });
+
   it('names a residual of the wrong shape', () => {
     dg.tidy(() => {
       const x = dg.zeros([2, 8, 4, 4]);

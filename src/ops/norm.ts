@@ -30,6 +30,8 @@ const K = {
 
 /** Invocations per workgroup of the row kernels (RW in norm.wgsl). */
 const RW = 64;
+/** vec4s per invocation of the vec4 row kernels (ROW_STEPS in norm.wgsl). */
+const ROW_STEPS = 4;
 /** Rows at least this long use the row kernels (shorter ones would leave most of a workgroup idle). */
 const MIN_ROW = 64;
 
@@ -76,7 +78,7 @@ function rowPass(flat: KernelSpec, rows4: KernelSpec, rowsScalar: KernelSpec, x:
   if (S < MIN_ROW) return engine().dispatch(flat, grid(x.size), buffers, params({ ...p, n: x.size }), constants);
   const rows = x.size / S;
   const vec = S % 4 === 0;
-  engine().dispatch(vec ? rows4 : rowsScalar, rowGrid(rows, Math.ceil(S / (vec ? 4 : 1) / RW)), buffers, params({ ...p, n: x.size, groups: rows }), constants);
+  engine().dispatch(vec ? rows4 : rowsScalar, rowGrid(rows, Math.ceil(S / (vec ? 4 * ROW_STEPS : 1) / RW)), buffers, params({ ...p, n: x.size, groups: rows }), constants);
 }
 
 /**

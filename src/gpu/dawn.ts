@@ -64,11 +64,12 @@ export function filterNativeStderr<T>(fn: () => T, drop: RegExp): T {
  * lavapipe splits every dispatch into LP_NUM_THREADS equal runs of workgroups, one per thread (Mesa's
  * lp_cs_tpool: iter_per_thread = workgroups / threads), and a dispatch ends with its slowest run. With one
  * thread per core, a core busy with anything else (another process, Node itself) stalls half the dispatch;
- * finer runs let the other threads take up the slack (bench/NOTES.md "full-frame" has the measurements; the
- * issue-17 FMA probe went from 66 to 86 GFLOP/s with 4 threads on 2 quiet cores). Only lavapipe (llvmpipe)
- * reads the variable; a value the user set is kept.
+ * finer runs let the other threads take up the slack, and even on quiet cores they even out workgroups of unequal
+ * cost (edge tiles). bench/NOTES.md "full-frame" has the measurements: 4 per core beat 1 under load; on 2 quiet
+ * cores 8 per core beat 4 in interleaved pairs (640x480 forward 2.24-2.25 -> 2.01-2.07 s, resnet_50 training step
+ * at 256 0.577 -> 0.631 images/s). Only lavapipe (llvmpipe) reads the variable; a value the user set is kept.
  */
-export const LAVAPIPE_THREADS_PER_CORE = 4;
+export const LAVAPIPE_THREADS_PER_CORE = 8;
 
 export function createDawnGpu(backend = process.env.DLC_GPU_BACKEND || undefined): DawnGpu {
   // Mesa's drivers refuse to start without it on a headless machine (CI, containers).

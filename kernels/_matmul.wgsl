@@ -35,6 +35,19 @@ fn aAt(i: u32) -> f32 {
   return A4[i >> 2u][i & 3u];
 }
 
+// Column-tile blocks of SWZ: lavapipe hands each thread a contiguous run of workgroups in x-fastest order, which
+// walks every column of B (K x N, megabytes at full-frame sizes) once per tile row. Renumbered, a run walks the tile
+// rows of SWZ column tiles, so that block of B stays in cache while A streams. Returns (column tile, row tile).
+override SWZ: u32 = 8u;
+fn tileOf(wid: vec3<u32>, nwg: vec3<u32>) -> vec2<u32> {
+  let l = wid.y * nwg.x + wid.x;
+  let per = SWZ * nwg.y;
+  let b = l / per;
+  let r = l % per;
+  let width = min(SWZ, nwg.x - b * SWZ);
+  return vec2<u32>(b * SWZ + r % width, r / width);
+}
+
 // Set by each entry point: offsets of A(m0 + r, 0) for the tile's 16 rows and the step from A(m, k) to A(m, k + 1).
 var<private> aRow: array<u32, 16>;
 var<private> aStep: u32;
@@ -72,7 +85,8 @@ fn fmaRows4(acc: ptr<function, array<vec4<f32>, 8>>, a: array<f32, 8>, b: vec4<f
 
 // 16 x 24 tiles, lane L owning the interleaved columns n0 + L + 8j (j = 0, 1, 2): any shape and TA/TB.
 @compute @workgroup_size(8)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+  let wid = vec3<u32>(tileOf(wg, nwg), wg.z);
   let M = P.M;
   let N = P.N;
   let K = P.K;
@@ -134,7 +148,8 @@ fn store3(z: u32, m0: u32, n: vec3<u32>, acc: array<vec3<f32>, 8>) {
 // 16 x 32 tiles, lane L owning columns n0 + 4L .. n0 + 4L + 3 read as one vec4. Needs !TB, N % 4 == 0 and
 // strideB % 4 == 0 (TA is free).
 @compute @workgroup_size(8)
-fn main_n4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+fn main_n4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+  let wid = vec3<u32>(tileOf(wg, nwg), wg.z);
   let N = P.N;
   let K = P.K;
   let z = P.zBase + wid.z;
@@ -187,7 +202,8 @@ fn store4(z: u32, m0: u32, n: u32, acc: array<vec4<f32>, 8>) {
 // main's 16 x 24 tiles for B stored [N, K] (TB) with each column's 4 k values read as one vec4. Needs TB,
 // K % 4 == 0 and strideB % 4 == 0 (TA is free).
 @compute @workgroup_size(8)
-fn main_k4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+fn main_k4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+  let wid = vec3<u32>(tileOf(wg, nwg), wg.z);
   let N = P.N;
   let K = P.K;
   let z = P.zBase + wid.z;

@@ -1,0 +1,46 @@
+// The matmul kernels renumber workgroups into blocks of SWZ (8) column tiles (kernels/_matmul.wgsl tileOf): every
+// output tile must still be computed exactly once, including the last, partial block. Shapes with many column tiles
+// that are not a multiple of 8 (and rows over several tile rows), forward and both gradients (the gradients take the
+// transposed entry points: A^T for dB, B^T for dA), against a float64 product on the host.
+import { describe, it } from 'vitest';
+import * as dg from '../src/index.ts';
+import { expectClose } from './helpers/compare.ts';
+import { useGpu } from './helpers/gpu.ts';
+
+function hostMatmul(a: Float32Array, b: Float32Array, m: number, k: number, n: number, ta = false, tb = false): Float32Array {
+  const out = new Float32Array(m * n);
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += a[ta ? p * m + i : i * k + p]! * b[tb ? j * k + p : p * n + j]!;
+      out[i * n + j] = s;
+    }
+  return out;
+}
+
+describe('matmul tile order covers every tile once', () => {
+  useGpu();
+  // [m, k, n]: n = 420 gives 14 vec4 column tiles of 32 (one block of 8 and a partial one of 6); n = 419 the scalar
+  // entry point (18 tiles of 24); m = 70 five tile rows, the last partial.
+  for (const [m, k, n] of [
+    [70, 96, 420],
+    [70, 36, 419],
+    [33, 64, 1000],
+  ] as const) {
+    it(`[${m}, ${k}] x [${k}, ${n}]`, async () => {
+      await dg.scope(async () => {
+        const a = dg.randn([m, k], { seed: 1 });
+        const b = dg.randn([k, n], { seed: 2 });
+        const g = dg.randn([m, n], { seed: 3 });
+        a.requiresGrad = b.requiresGrad = true;
+        const y = dg.matmul(a, b);
+        y.backward(g);
+        const [av, bv, gv] = [await a.toArray(), await b.toArray(), await g.toArray()];
+        expectClose(await y.toArray(), hostMatmul(av, bv, m, k, n), 1e-4, 'forward');
+        // dA = G B^T [m, k]; dB = A^T G [k, n].
+        expectClose(await a.grad!.toArray(), hostMatmul(gv, bv, m, n, k, false, true), 1e-4, 'grad A');
+        expectClose(await b.grad!.toArray(), hostMatmul(av, gv, k, m, n, true, false), 1e-4, 'grad B');
+      });
+    });
+  }
+});

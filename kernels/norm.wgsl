@@ -41,6 +41,12 @@ fn walkNext(w: Walk) -> Walk {
 @group(0) @binding(1) var<storage, read> SX: array<f32>;
 @group(0) @binding(2) var<storage, read_write> SStats: array<f32>;
 
+// Group g's (mean, invstd) from the shifted means t = (E[d], E[d^2]) of d = x - shift.
+fn storeStats(g: u32, shift: f32, t: vec2<f32>) {
+  SStats[2u * g] = shift + t.x;
+  SStats[2u * g + 1u] = inverseSqrt(max(t.y - t.x * t.x, 0.0) + P.eps);
+}
+
 @compute @workgroup_size(RWG)
 fn stats(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let g = wid.y * nwg.x + wid.x;
@@ -53,10 +59,7 @@ fn stats(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
     acc += vec2<f32>(d, d * d);
   }
   let t = wgSum(lid, acc) / P.count;
-  if (lid == 0u) {
-    SStats[2u * g] = shift + t.x;
-    SStats[2u * g + 1u] = inverseSqrt(max(t.y - t.x * t.x, 0.0) + P.eps);
-  }
+  if (lid == 0u) { storeStats(g, shift, t); }
 }
 
 // The same for contiguous groups (O = 1) of L = 4 * L4 elements starting at a multiple of 4 (groupNorm, layerNorm):
@@ -78,10 +81,7 @@ fn stats4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
     s2 += d * d;
   }
   let t = wgSum(lid, vec2<f32>(s1.x + s1.y + s1.z + s1.w, s2.x + s2.y + s2.z + s2.w)) / P.count;
-  if (lid == 0u) {
-    SStats[2u * g] = shift + t.x;
-    SStats[2u * g + 1u] = inverseSqrt(max(t.y - t.x * t.x, 0.0) + P.eps);
-  }
+  if (lid == 0u) { storeStats(g, shift, t); }
 }
 
 // ---- running statistics: RM = (1 - m) RM + m mean, RV = (1 - m) RV + m unbiased var (batch of `count`) ----

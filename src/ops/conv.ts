@@ -17,7 +17,7 @@
 // The bias is added in the direct kernels' store (else one broadcast add); its gradient is dY summed over N, H, W.
 import { engine } from '../gpu/current.ts';
 import { kernel, Uniforms } from '../gpu/kernel.ts';
-import { isGradEnabled, noGrad, record } from '../tensor/autograd.ts';
+import { noGrad, record, willRecord } from '../tensor/autograd.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { add } from './elementwise.ts';
 import { grid } from './layout.ts';
@@ -475,9 +475,6 @@ function addBias(y: Tensor, bias: Tensor | null | undefined, channels: number, o
   return out;
 }
 
-/** Whether an op on these inputs goes on the tape (its output will be differentiated). */
-const recorded = (inputs: (Tensor | null)[]): boolean => isGradEnabled() && inputs.some((t) => t?.requiresGrad);
-
 /** The bias gradient: dY summed over batch and pixels. */
 const biasGrad = (gy: Tensor): Tensor => sum(gy, [0, 2, 3]);
 
@@ -486,7 +483,7 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dO
   const g = convGeometry(x, w, opts, 'conv2d');
   checkBias(bias, g.Cout, 'conv2d');
   const b = bias ?? null;
-  const y = forwardRaw(x, w, g, b, winogradTile(recorded([x, w, b])));
+  const y = forwardRaw(x, w, g, b, winogradTile(willRecord([x, w, b])));
   return record(y, 'conv2d', b ? [x, w, b] : [x, w], (gy) => [
     x.requiresGrad ? inputGradRaw(gy, w, g) : null,
     w.requiresGrad ? weightGradRaw(x, gy, g) : null,
@@ -528,7 +525,7 @@ export function convTranspose2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts
   const g: Geometry = { N, Cin: cpg * G, H: Ho, W: Wo, Cout: Cin, G, kh, kw, sh, sw, ph, pw, dh, dw, Ho: H, Wo: W };
   checkBias(bias, cpg * G, op);
   const b = bias ?? null;
-  const y = inputGradRaw(x, w, g, b, winogradTile(recorded([x, w, b])));
+  const y = inputGradRaw(x, w, g, b, winogradTile(willRecord([x, w, b])));
   return record(y, op, b ? [x, w, b] : [x, w], (gy) => [
     x.requiresGrad ? forwardRaw(gy, w, g) : null,
     w.requiresGrad ? weightGradRaw(gy, x, g) : null,

@@ -27,9 +27,14 @@ export function noGrad<T>(fn: () => T): T {
   }
 }
 
+/** Whether `record` will put an op on these inputs on the tape (so its output will be differentiated). */
+export function willRecord(inputs: readonly (Tensor | null)[]): boolean {
+  return enabled && inputs.some((t) => t?.requiresGrad);
+}
+
 /** Attaches a gradient rule to `out` when any input requires a gradient. */
 export function record(out: Tensor, op: string, inputs: readonly Tensor[], backward: GradNode['backward']): Tensor {
-  if (enabled && inputs.some((t) => t.requiresGrad)) {
+  if (willRecord(inputs)) {
     out.requiresGrad = true;
     out.gradFn = { op, inputs, backward };
   }

@@ -67,11 +67,10 @@ export function filterNativeStderr<T>(fn: () => T, drop: RegExp): T {
  * finer runs let the other threads take up the slack, and even on quiet cores they even out workgroups of unequal
  * cost (edge tiles). bench/NOTES.md "full-frame" has the measurements: 4 per core beat 1 under load; on 2 quiet
  * cores 8 per core beat 4 in interleaved pairs (640x480 forward 2.24-2.25 -> 2.01-2.07 s, resnet_50 training step
- * at 256 0.577 -> 0.631 images/s), but each extra thread warms its own malloc arena, and the video memory test's
- * RSS bound (flat over a clip) failed with 16 threads, so the default stays at 4 per core until that is understood.
+ * at 256 0.577 -> 0.631 images/s), for ~40 MiB more RSS (each thread's malloc arena).
  * Only lavapipe (llvmpipe) reads the variable; a value the user set is kept.
  */
-export const LAVAPIPE_THREADS_PER_CORE = 4;
+export const LAVAPIPE_THREADS_PER_CORE = 8;
 
 export function createDawnGpu(backend = process.env.DLC_GPU_BACKEND || undefined): DawnGpu {
   // Mesa's drivers refuse to start without it on a headless machine (CI, containers).

@@ -20,6 +20,7 @@ import { probeVideo } from '../../src/video/ffmpeg.ts';
 import { videoOutputs } from '../../src/video/outputs.ts';
 import { streamTopDown } from '../../src/video/top-down-stream.ts';
 import { useGpu } from '../helpers/gpu.ts';
+import { rssAfterGc } from '../helpers/rss.ts';
 import { ffmpeg } from './helpers.ts';
 import { ANIMALS, cleanupTopDown, topDownProject, type TopDownProject } from './top-down-helpers.ts';
 
@@ -85,7 +86,7 @@ describe('streamTopDown', () => {
         progress: { write: () => true },
         onFrames: (frames) => {
           const s = engine().stats();
-          samples.push({ frames, buffers: s.liveBuffers + s.pooledBuffers, rss: process.memoryUsage().rss });
+          samples.push({ frames, buffers: s.liveBuffers + s.pooledBuffers, rss: rssAfterGc() });
         },
       });
       expect(r.frames).toBe(FRAMES);
@@ -100,7 +101,8 @@ describe('streamTopDown', () => {
     const half = Math.floor(samples.length / 2);
     const early = Math.max(...samples.slice(3, half).map((s) => s.rss));
     const late = Math.max(...samples.slice(half).map((s) => s.rss));
-    expect((late - early) / 2 ** 20).toBeLessThan(32);
+    const trace = samples.map((s) => `${s.frames}: ${(s.rss / 2 ** 20).toFixed(1)}`).join(', ');
+    expect((late - early) / 2 ** 20, `RSS MiB after each 10 frames: ${trace}`).toBeLessThan(32);
     const frame = await readFrameH5(outputs.h5, 'df_with_missing');
     expect(frame.index).toHaveLength(FRAMES);
     expect(frame.levelNames).toEqual(['scorer', 'individuals', 'bodyparts', 'coords']);

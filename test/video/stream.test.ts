@@ -17,6 +17,7 @@ import { probeVideo } from '../../src/video/ffmpeg.ts';
 import { videoOutputs } from '../../src/video/outputs.ts';
 import { HAS_OPENFIELD } from '../project/openfield.ts';
 import { useGpu } from '../helpers/gpu.ts';
+import { rssAfterGc } from '../helpers/rss.ts';
 import { POSE_CONFIG } from '../runner-e2e/helpers.ts';
 import { cleanup, ffmpeg, openfieldClip, projectWithSnapshot } from './helpers.ts';
 
@@ -94,7 +95,7 @@ describe.skipIf(!HAS_OPENFIELD)('analyzeVideo', () => {
         batchSize: 50,
         onFrames: (frames) => {
           const s = engine().stats();
-          samples.push({ frames, buffers: s.liveBuffers + s.pooledBuffers, live: s.liveBuffers, rss: process.memoryUsage().rss });
+          samples.push({ frames, buffers: s.liveBuffers + s.pooledBuffers, live: s.liveBuffers, rss: rssAfterGc() });
         },
       }),
     );
@@ -104,12 +105,12 @@ describe.skipIf(!HAS_OPENFIELD)('analyzeVideo', () => {
     const steady = samples.slice(3);
     for (const s of steady) if (s.buffers !== steady[0]!.buffers) throw new Error(`at frame ${s.frames}: ${s.buffers} buffers, ${steady[0]!.buffers} before`);
     expect(engine().stats().liveBuffers).toBe(before.liveBuffers);
-    // Process memory: the peak over the second half of the video is within 32 MB of the first half's (garbage
-    // collection makes RSS wander by some MB; what grows with the video, e.g. rows or readbacks kept per
-    // batch, would keep climbing).
+    // Process memory, measured after a full collection: the peak over the second half of the video is within 32 MB
+    // of the first half's (what grows with the video, e.g. rows or readbacks kept per batch, would keep climbing).
     const early = Math.max(...samples.slice(3, 20).map((s) => s.rss));
     const late = Math.max(...samples.slice(20).map((s) => s.rss));
-    expect((late - early) / 2 ** 20).toBeLessThan(32);
+    const trace = samples.map((s) => (s.rss / 2 ** 20).toFixed(0)).join(' ');
+    expect((late - early) / 2 ** 20, `RSS MiB after each batch of 50 frames: ${trace}`).toBeLessThan(32);
     const frame = await readFrameH5(videoOutputs(video, 'DLC_Test').h5, 'df_with_missing');
     expect(frame.index).toHaveLength(2000);
     expect(frame.index[1999]).toBe(1999);

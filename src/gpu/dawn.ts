@@ -4,6 +4,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } fro
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { create, globals } from 'webgpu';
+import { paceDawnPolling } from './dawn-polling.ts';
 
 /** Dawn backends that `DLC_GPU_BACKEND` may name. */
 export const dawnBackends = ['vulkan', 'opengl', 'opengles', 'metal', 'd3d12', 'd3d11', 'null'] as const;
@@ -78,6 +79,8 @@ export function createDawnGpu(backend = process.env.DLC_GPU_BACKEND || undefined
   // Read when the driver starts, so it must be set before the instance is created.
   if (!process.env.LP_NUM_THREADS) process.env.LP_NUM_THREADS = String(Math.min(32, LAVAPIPE_THREADS_PER_CORE * availableParallelism()));
   Object.assign(globalThis, globals);
+  // Waiting for the GPU must not spin a core that lavapipe's threads (the GPU here) need.
+  paceDawnPolling();
   const options = backend ? [`backend=${backend}`] : [];
   if (process.env.DLC_GPU_DUMP_SHADERS) options.push('enable-dawn-features=dump_shaders,disable_symbol_renaming');
   const gpu = create(options);

@@ -1,6 +1,7 @@
 // dawn.node polls for finished GPU work through the global setImmediate, a busy loop while any promise is pending;
 // src/gpu/dawn-polling.ts paces it. Counted here by wrapping the global setImmediate that Dawn looks up per tick.
 import { describe, expect, it } from 'vitest';
+import { pollDelay } from '../src/gpu/dawn-polling.ts';
 import { matmul, randn } from '../src/index.ts';
 import { useGpu } from './helpers/gpu.ts';
 
@@ -39,6 +40,10 @@ describe('paced Dawn polling', () => {
     expect(ms).toBeGreaterThan(20);
     expect(ticks).toBeGreaterThan(0);
     expect(ticks / ms).toBeLessThan(3);
+  });
+
+  it('slows from 1 ms to 8 ms between ticks as a wait grows', () => {
+    expect([0, 49, 100, 199, 250, 399, 400, 5000].map(pollDelay)).toEqual([1, 1, 2, 3, 5, 7, 8, 8]);
   });
 
   it('leaves JavaScript callbacks to setImmediate: they run before timers and can be cleared', async () => {

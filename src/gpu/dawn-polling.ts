@@ -8,14 +8,20 @@
 // spent 64 s in those immediates and 36 s in garbage collection while it only waited (bench/NOTES.md "full-frame").
 //
 // The pacing: a run of Dawn ticks keeps setImmediate's speed for its first SPIN_MS (a short wait, e.g. a small
-// readback, answers as fast as before), then polls once a millisecond (setTimeout), where the event loop sleeps in
-// between. A long wait ends at most ~1 ms later than it would have.
+// readback, answers as fast as before), then polls by setTimeout, the event loop sleeping in between: every
+// millisecond, slowing to every 8 ms as the wait grows (a 2 s forward pass made ~2,000 ticks of ~30 µs at 1 ms).
+// A wait ends at most ~2% (at least 1 ms) later than it would have.
 //
 // Dawn's callbacks are recognised as what N-API makes them: anonymous native functions. JavaScript callbacks, and
 // the named native or bound functions other code might pass, go to setImmediate untouched.
 
-/** How long a run of back-to-back Dawn ticks polls at setImmediate's rate before pacing to 1 ms. */
+/** How long a run of back-to-back Dawn ticks polls at setImmediate's rate before pacing. */
 export const SPIN_MS = 1;
+
+/** Milliseconds to the next tick of a wait that has lasted `elapsed` ms: 1, then 1/50 of the wait, at most 8. */
+export function pollDelay(elapsed: number): number {
+  return Math.min(8, Math.max(1, Math.floor(elapsed / 50)));
+}
 
 const INSTALLED = Symbol.for('dlc-gpu.dawnPolling');
 
@@ -45,8 +51,9 @@ export function paceDawnPolling(): void {
       }
     };
     // Dawn never clears these, so handing back a Timeout instead of an Immediate is safe.
-    if (now - runStart < SPIN_MS) return immediate(tick);
-    return setTimeout(tick, 1) as unknown as NodeJS.Immediate;
+    const elapsed = now - runStart;
+    if (elapsed < SPIN_MS) return immediate(tick);
+    return setTimeout(tick, pollDelay(elapsed)) as unknown as NodeJS.Immediate;
   };
   globalThis.setImmediate = Object.assign(paced, { __promisify__: immediate.__promisify__ }) as typeof globalThis.setImmediate;
 }

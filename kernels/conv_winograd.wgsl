@@ -4,6 +4,10 @@
 //   input:   V [16, CI, Tp],  V[e, ci, t] = (B^T d B)[e]    d = the 4x4 input patch of tile t (0 outside the image)
 //   (matmul: M[e] = U[e] x V[e], [16, CO, Tp])
 //   output:  Y [N, CO, Ho, Wo] from (A^T m A) of m = M[:, co, t], plus Bias[co] when BIAS
+// and the weight gradient (F(2x2) only), the transposes of those steps:
+//   gradOutput: dM [16, CO, Tp], dM[e, co, t] = (A y A^T)[e]   y = the 2x2 tile of dY (0 past the output's edge)
+//   (matmul: dU[e] = dM[e] x V[e]^T, [16, CO, CI], the sum over tiles)
+//   weightGrad: dW [CO, CI, 3, 3] = G^T dU[:, co, ci] G
 // with B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1], A^T = [1 1 1 0; 0 1 -1 -1].
 // Dilation D: a tile's outputs are rows bh, bh + D and columns bw, bw + D, its inputs rows bh - ph + D*{0..3} (same for
 // columns), where tile row th starts at bh = (th / D) * 2D + th % D: D interleaved tilings cover every row. Tiles t
@@ -77,6 +81,14 @@ fn storeOut(p: OutTile, a: u32, b: u32, v: f32) {
   let h = p.bh + a * P.D;
   let w = p.bw + b * P.D;
   if (h < P.Ho && w < P.Wo) { Dst[p.plane + h * P.Wo + w] = v + p.bias; }
+}
+
+// dY at tile row a, column b (D apart), where inside the output; else 0 (Src is dY [N, CO, Ho, Wo]).
+fn loadOut(p: OutTile, a: u32, b: u32) -> f32 {
+  let h = p.bh + a * P.D;
+  let w = p.bw + b * P.D;
+  if (h < P.Ho && w < P.Wo) { return Src[p.plane + h * P.Wo + w]; }
+  return 0.0;
 }
 
 // One invocation per (ci, co): W [CO, CI, 3, 3] -> U.
@@ -157,6 +169,55 @@ fn output(@builtin(global_invocation_id) gid: vec3<u32>) {
   let p = outputTile(t, co, 2u);
   for (var a = 0u; a < 2u; a++) {
     for (var b = 0u; b < 2u; b++) { storeOut(p, a, b, y[a][b]); }
+  }
+}
+
+// One invocation per (tile, co): dY [N, CO, Ho, Wo] -> dM [16, CO, Tp], the gradient of output's M (padding tiles
+// t >= NT get zero columns, so the product over tiles ignores them).
+@compute @workgroup_size(64)
+fn gradOutput(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let t = gid.x;
+  let co = gid.y;
+  if (t >= P.Tp) { return; }
+  var y: array<vec2<f32>, 2>;
+  if (t < P.NT) {
+    let p = outputTile(t, co, 2u);
+    y[0] = vec2<f32>(loadOut(p, 0u, 0u), loadOut(p, 0u, 1u));
+    y[1] = vec2<f32>(loadOut(p, 1u, 0u), loadOut(p, 1u, 1u));
+  }
+  // A y (rows, A = [1 0; 1 1; 1 -1; 0 -1]), then (.) A^T (columns).
+  var r = array<vec2<f32>, 4>(y[0], y[0] + y[1], y[0] - y[1], -y[1]);
+  let stride = P.CO * P.Tp;
+  let o = co * P.Tp + t;
+  for (var a = 0u; a < 4u; a++) {
+    let v = r[a];
+    Dst[(4u * a) * stride + o] = v.x;
+    Dst[(4u * a + 1u) * stride + o] = v.x + v.y;
+    Dst[(4u * a + 2u) * stride + o] = v.x - v.y;
+    Dst[(4u * a + 3u) * stride + o] = -v.y;
+  }
+}
+
+// One invocation per (ci, co): dU [16, CO, CI] -> dW [CO, CI, 3, 3] = G^T dU G.
+@compute @workgroup_size(64)
+fn weightGrad(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let ci = gid.x;
+  let co = gid.y;
+  if (ci >= P.CI) { return; }
+  let stride = P.CO * P.CI;
+  let o = co * P.CI + ci;
+  var u: array<vec4<f32>, 4>;
+  for (var a = 0u; a < 4u; a++) {
+    u[a] = vec4<f32>(Src[(4u * a) * stride + o], Src[(4u * a + 1u) * stride + o], Src[(4u * a + 2u) * stride + o], Src[(4u * a + 3u) * stride + o]);
+  }
+  // G^T u (rows, G^T = [1 .5 .5 0; 0 .5 -.5 0; 0 .5 .5 1]), then (.) G (columns).
+  var q = array<vec4<f32>, 3>(u[0] + 0.5 * (u[1] + u[2]), 0.5 * (u[1] - u[2]), 0.5 * (u[1] + u[2]) + u[3]);
+  let base = (co * P.CI + ci) * 9u;
+  for (var i = 0u; i < 3u; i++) {
+    let v = q[i];
+    Dst[base + 3u * i] = v.x + 0.5 * (v.y + v.z);
+    Dst[base + 3u * i + 1u] = 0.5 * (v.y - v.z);
+    Dst[base + 3u * i + 2u] = 0.5 * (v.y + v.z) + v.w;
   }
 }
 

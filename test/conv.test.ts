@@ -105,6 +105,50 @@ describe('convolutions without a tape match PyTorch (Winograd F(4x4, 3x3) where 
   }
 });
 
+// In training, stride-1 3x3 convs with >= 128 channels take their weight gradient through Winograd F(2x2)'s
+// transposes (the fixture cases above check the values against PyTorch); here the route, and batches in chunks.
+describe('the Winograd weight gradient', () => {
+  useGpu();
+  const weightGrad = async (x: dg.Tensor, w: dg.Tensor, gy: dg.Tensor, opts: dg.Conv2dOptions) => {
+    const xl = dg.tensor(await x.toArray(), x.shape);
+    const wl = dg.tensor(await w.toArray(), w.shape);
+    wl.requiresGrad = true;
+    dg.engine().startProfile();
+    dg.conv2d(xl, wl, null, opts).backward(gy);
+    const dw = await wl.grad!.toArray();
+    const kernels = (await dg.engine().stopProfile()).map((d) => d.kernel);
+    for (const t of [xl, wl]) t.dispose();
+    return { dw, kernels };
+  };
+  it('is taken from 128 channels, and equals the direct kernel over a batch split in chunks', async () => {
+    await dg.scope(async () => {
+      // 16 x 128 x 32 x 32 float per image of the transforms (8 MiB at 64x64), so 9 images take two 64 MiB chunks.
+      const x = dg.randn([9, 128, 64, 64], { seed: 11 });
+      const w = dg.randn([128, 128, 3, 3], { seed: 12, std: 0.05 });
+      const gy = dg.randn([9, 128, 64, 64], { seed: 13 });
+      const wino = await weightGrad(x, w, gy, { padding: 1 });
+      expect(wino.kernels).toContain('conv_winograd:weightGrad');
+      expect(wino.kernels).not.toContain('conv2d_wgrad:main');
+      dg.setConvAlgorithm('direct');
+      try {
+        const direct = await weightGrad(x, w, gy, { padding: 1 });
+        expect(direct.kernels).toContain('conv2d_wgrad:main');
+        expectClose(wino.dw, direct.dw, 1e-3, 'weight gradient');
+      } finally {
+        dg.setConvAlgorithm('auto');
+      }
+    });
+  });
+  it('is not taken below 128 channels or for strided convs', async () => {
+    await dg.scope(async () => {
+      const x = dg.randn([1, 64, 12, 12], { seed: 14 });
+      expect((await weightGrad(x, dg.randn([64, 64, 3, 3], { seed: 15 }), dg.randn([1, 64, 12, 12], { seed: 16 }), { padding: 1 })).kernels).not.toContain('conv_winograd:weightGrad');
+      const x2 = dg.randn([1, 128, 12, 12], { seed: 17 });
+      expect((await weightGrad(x2, dg.randn([128, 128, 3, 3], { seed: 18 }), dg.randn([1, 128, 6, 6], { seed: 19 }), { padding: 1, stride: 2 })).kernels).not.toContain('conv_winograd:weightGrad');
+    });
+  });
+});
+
 describe('convolutions agree with finite differences', () => {
   useGpu();
   it('conv2d stride 2, padding 1, groups 2', async () => {

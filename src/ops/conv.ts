@@ -38,6 +38,8 @@ const WINOGRAD = {
   2: { weights: kernel('conv_winograd', 'weights'), input: kernel('conv_winograd', 'input'), output: kernel('conv_winograd', 'output') },
   4: { weights: kernel('conv_winograd', 'weights4'), input: kernel('conv_winograd', 'input4'), output: kernel('conv_winograd', 'output4') },
 };
+/** The weight gradient's transforms (F(2x2) only: see weightGradWinograd). */
+const WINOGRAD_WGRAD = { gradOutput: kernel('conv_winograd', 'gradOutput'), weights: kernel('conv_winograd', 'weightGrad') };
 const CHUNK_BYTES = 64 << 20;
 /** Workgroups the weight-gradient kernel aims for before it splits the pixel sum into parts. */
 const WGRAD_WORKGROUPS = 512;
@@ -353,6 +355,7 @@ function inputGradGemm(gy: Tensor, w: Tensor, g: Geometry): Tensor {
 
 /** sum_n dY[n] x im2col(X[n])^T -> [Cout, Cin/G, kh, kw]; no autograd. */
 function weightGradRaw(x: Tensor, gy: Tensor, g: Geometry): Tensor {
+  if (usesWinograd(g, 2)) return weightGradWinograd(x, gy, g);
   if (usesDirect(g) && (g.kw <= 8 || (g.Cin === g.G && g.Cout === g.G && g.kh * g.kw <= 25))) return weightGradDirect(x, gy, g);
   return weightGradGemm(x, gy, g);
 }
@@ -386,6 +389,49 @@ function weightGradDirect(x: Tensor, gy: Tensor, g: Geometry): Tensor {
   const summed = sum(part, 0);
   part.dispose();
   return Tensor.reshapeOwned(summed, wshape);
+}
+
+/**
+ * The weight gradient through the transposes of Winograd F(2x2, 3x3)'s steps (kernels/conv_winograd.wgsl): with V the
+ * input transform and dM the output gradient's (A dY A^T per tile), dU[e] = dM[e] x V[e]^T sums over every tile of
+ * every image in 16 products (4/9 of the direct kernel's FMAs, on the matmul kernel), and dW = G^T dU G. F(2x2) only:
+ * the training path, where F(4x4)'s rounding is kept out (see WINOGRAD_MIN_CHANNELS).
+ */
+function weightGradWinograd(x: Tensor, gy: Tensor, g: Geometry): Tensor {
+  const e = engine();
+  const [tilesH, tilesW] = winogradTiles(g, 2);
+  const T = tilesH * tilesW;
+  const params = (nb: number, Tp: number) =>
+    new Uniforms().u32(g.Cin).u32(g.Cout).u32(g.H).u32(g.W).u32(g.Ho).u32(g.Wo).u32(g.ph).u32(g.pw).u32(g.dh).u32(tilesW).u32(T).u32(nb * T).u32(Tp);
+  const perChunk = Math.max(1, Math.floor(CHUNK_BYTES / winogradTileBytes(g, 2)));
+  let dU: Tensor | null = null;
+  for (let n0 = 0; n0 < g.N; n0 += perChunk) {
+    const nb = Math.min(perChunk, g.N - n0);
+    const xc = nb === g.N ? x : narrow(x, 0, n0, nb);
+    const gc = nb === g.N ? gy : narrow(gy, 0, n0, nb);
+    // Tiles padded to a multiple of 4 (the matmul's vec4 rows along k), zero in both transforms.
+    const Tp = Math.ceil((nb * T) / 4) * 4;
+    const v = Tensor.empty([16, g.Cin, Tp]);
+    e.dispatch(WINOGRAD[2].input, [Math.ceil(Tp / 64), g.Cin], [xc.buffer, v.buffer], params(nb, Tp));
+    const dm = Tensor.empty([16, g.Cout, Tp]);
+    // Binding 3 (Bias, unused here: BIAS off) takes dY again.
+    e.dispatch(WINOGRAD_WGRAD.gradOutput, [Math.ceil(Tp / 64), g.Cout], [gc.buffer, dm.buffer, gc.buffer], params(nb, Tp));
+    if (xc !== x) xc.dispose();
+    if (gc !== gy) gc.dispose();
+    const part = matmulRaw(dm, v, g.Cout, g.Cin, Tp, 16, g.Cout * Tp, g.Cin * Tp, false, true);
+    dm.dispose();
+    v.dispose();
+    if (dU) {
+      const next: Tensor = add(dU, part);
+      dU.dispose();
+      part.dispose();
+      dU = next;
+    } else dU = part;
+  }
+  const dw = Tensor.empty([g.Cout, g.Cin, 3, 3]);
+  e.dispatch(WINOGRAD_WGRAD.weights, [Math.ceil(g.Cin / 64), g.Cout], [dU!.buffer, dw.buffer], params(0, 0));
+  dU!.dispose();
+  return dw;
 }
 
 function weightGradGemm(x: Tensor, gy: Tensor, g: Geometry): Tensor {

@@ -18,6 +18,8 @@
 //   main_k4  TB, !TA, K % 4 == 0, strideB % 4 == 0: like main, with each column's 4 k values read as one vec4.
 // Rows and columns past the edge are clamped for loading and skipped when storing, so any M, N, K works.
 // mBase/zBase: first tile row and batch index of this dispatch (large grids are split, 65535 workgroups per axis).
+// ZSUM: C [M, N] = sum over the batch of A[b] x B[b], each workgroup walking the batch (dispatched with one z): a
+// weight gradient summed over images without a [batch, M, N] temporary and its reduction pass.
 struct Params { M: u32, N: u32, K: u32, batch: u32, strideA: u32, strideB: u32, mBase: u32, zBase: u32 }
 @group(0) @binding(0) var<uniform> P: Params;
 // A as vec4s (storage buffers are allocated in 256-byte steps: whole vec4s); aAt reads one float. AV: this lane's
@@ -30,6 +32,13 @@ struct Params { M: u32, N: u32, K: u32, batch: u32, strideA: u32, strideB: u32, 
 override TA: bool = false;
 override TB: bool = false;
 override AV: bool = false;
+override ZSUM: bool = false;
+
+// One past the last batch index this workgroup multiplies (ZSUM: all of them, from z = 0).
+fn zEnd(z: u32) -> u32 {
+  if (ZSUM) { return P.batch; }
+  return z + 1u;
+}
 
 fn aAt(i: u32) -> f32 {
   return A4[i >> 2u][i & 3u];
@@ -92,42 +101,44 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   let K = P.K;
   let z = P.zBase + wid.z;
   let m0 = P.mBase + wid.y * 16u;
-  let aOwn = setupA(z * P.strideA, m0, lane);
-  // This lane's three columns (clamped to the last one) and B's step along k.
+  // This lane's three columns (clamped to the last one).
   let n = vec3<u32>(wid.x * 24u + lane) + vec3<u32>(0u, 8u, 16u);
   let nc = min(n, vec3<u32>(N - 1u));
-  var bCol: vec3<u32>;
-  var bStep: u32;
-  if (TB) { bCol = z * P.strideB + nc * K; bStep = 1u; } else { bCol = z * P.strideB + nc; bStep = N; }
-
   var lo: array<vec3<f32>, 8>; // rows 0-7
   var hi: array<vec3<f32>, 8>; // rows 8-15
-  var k = 0u;
-  for (; k + 4u <= K; k += 4u) {
-    let a0 = ownA(aOwn.x, k);
-    let a1 = ownA(aOwn.y, k);
-    let o = k * bStep;
-    let q0 = vec4<f32>(B[bCol.x + o], B[bCol.x + o + bStep], B[bCol.x + o + 2u * bStep], B[bCol.x + o + 3u * bStep]);
-    let q1 = vec4<f32>(B[bCol.y + o], B[bCol.y + o + bStep], B[bCol.y + o + 2u * bStep], B[bCol.y + o + 3u * bStep]);
-    let q2 = vec4<f32>(B[bCol.z + o], B[bCol.z + o + bStep], B[bCol.z + o + 2u * bStep], B[bCol.z + o + 3u * bStep]);
-    var b = vec3<f32>(q0.x, q1.x, q2.x);
-    fmaRows3(&lo, rowsA(a0.x, k, 0u), b);
-    fmaRows3(&hi, rowsA(a1.x, k, 1u), b);
-    b = vec3<f32>(q0.y, q1.y, q2.y);
-    fmaRows3(&lo, rowsA(a0.y, k + 1u, 0u), b);
-    fmaRows3(&hi, rowsA(a1.y, k + 1u, 1u), b);
-    b = vec3<f32>(q0.z, q1.z, q2.z);
-    fmaRows3(&lo, rowsA(a0.z, k + 2u, 0u), b);
-    fmaRows3(&hi, rowsA(a1.z, k + 2u, 1u), b);
-    b = vec3<f32>(q0.w, q1.w, q2.w);
-    fmaRows3(&lo, rowsA(a0.w, k + 3u, 0u), b);
-    fmaRows3(&hi, rowsA(a1.w, k + 3u, 1u), b);
-  }
-  for (; k < K; k++) {
-    let o = k * bStep;
-    let b = vec3<f32>(B[bCol.x + o], B[bCol.y + o], B[bCol.z + o]);
-    fmaRows3(&lo, rowsA(aAt(aOwn.x + k * aStep), k, 0u), b);
-    fmaRows3(&hi, rowsA(aAt(aOwn.y + k * aStep), k, 1u), b);
+  for (var zi = z; zi < zEnd(z); zi++) {
+    let aOwn = setupA(zi * P.strideA, m0, lane);
+    // B's columns and step along k.
+    var bCol: vec3<u32>;
+    var bStep: u32;
+    if (TB) { bCol = zi * P.strideB + nc * K; bStep = 1u; } else { bCol = zi * P.strideB + nc; bStep = N; }
+    var k = 0u;
+    for (; k + 4u <= K; k += 4u) {
+      let a0 = ownA(aOwn.x, k);
+      let a1 = ownA(aOwn.y, k);
+      let o = k * bStep;
+      let q0 = vec4<f32>(B[bCol.x + o], B[bCol.x + o + bStep], B[bCol.x + o + 2u * bStep], B[bCol.x + o + 3u * bStep]);
+      let q1 = vec4<f32>(B[bCol.y + o], B[bCol.y + o + bStep], B[bCol.y + o + 2u * bStep], B[bCol.y + o + 3u * bStep]);
+      let q2 = vec4<f32>(B[bCol.z + o], B[bCol.z + o + bStep], B[bCol.z + o + 2u * bStep], B[bCol.z + o + 3u * bStep]);
+      var b = vec3<f32>(q0.x, q1.x, q2.x);
+      fmaRows3(&lo, rowsA(a0.x, k, 0u), b);
+      fmaRows3(&hi, rowsA(a1.x, k, 1u), b);
+      b = vec3<f32>(q0.y, q1.y, q2.y);
+      fmaRows3(&lo, rowsA(a0.y, k + 1u, 0u), b);
+      fmaRows3(&hi, rowsA(a1.y, k + 1u, 1u), b);
+      b = vec3<f32>(q0.z, q1.z, q2.z);
+      fmaRows3(&lo, rowsA(a0.z, k + 2u, 0u), b);
+      fmaRows3(&hi, rowsA(a1.z, k + 2u, 1u), b);
+      b = vec3<f32>(q0.w, q1.w, q2.w);
+      fmaRows3(&lo, rowsA(a0.w, k + 3u, 0u), b);
+      fmaRows3(&hi, rowsA(a1.w, k + 3u, 1u), b);
+    }
+    for (; k < K; k++) {
+      let o = k * bStep;
+      let b = vec3<f32>(B[bCol.x + o], B[bCol.y + o], B[bCol.z + o]);
+      fmaRows3(&lo, rowsA(aAt(aOwn.x + k * aStep), k, 0u), b);
+      fmaRows3(&hi, rowsA(aAt(aOwn.y + k * aStep), k, 1u), b);
+    }
   }
   store3(z, m0, n, lo);
   store3(z, m0 + 8u, n, hi);
@@ -154,35 +165,36 @@ fn main_n4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: v
   let K = P.K;
   let z = P.zBase + wid.z;
   let m0 = P.mBase + wid.y * 16u;
-  let aOwn = setupA(z * P.strideA, m0, lane);
   let N4 = N / 4u;
   let n = wid.x * 32u + lane * 4u;
-  let bCol = z * (P.strideB / 4u) + min(n / 4u, N4 - 1u);
-
   var lo: array<vec4<f32>, 8>;
   var hi: array<vec4<f32>, 8>;
-  var k = 0u;
-  for (; k + 4u <= K; k += 4u) {
-    let a0 = ownA(aOwn.x, k);
-    let a1 = ownA(aOwn.y, k);
-    let o = bCol + k * N4;
-    let q0 = B4[o];
-    let q1 = B4[o + N4];
-    let q2 = B4[o + 2u * N4];
-    let q3 = B4[o + 3u * N4];
-    fmaRows4(&lo, rowsA(a0.x, k, 0u), q0);
-    fmaRows4(&hi, rowsA(a1.x, k, 1u), q0);
-    fmaRows4(&lo, rowsA(a0.y, k + 1u, 0u), q1);
-    fmaRows4(&hi, rowsA(a1.y, k + 1u, 1u), q1);
-    fmaRows4(&lo, rowsA(a0.z, k + 2u, 0u), q2);
-    fmaRows4(&hi, rowsA(a1.z, k + 2u, 1u), q2);
-    fmaRows4(&lo, rowsA(a0.w, k + 3u, 0u), q3);
-    fmaRows4(&hi, rowsA(a1.w, k + 3u, 1u), q3);
-  }
-  for (; k < K; k++) {
-    let q = B4[bCol + k * N4];
-    fmaRows4(&lo, rowsA(aAt(aOwn.x + k * aStep), k, 0u), q);
-    fmaRows4(&hi, rowsA(aAt(aOwn.y + k * aStep), k, 1u), q);
+  for (var zi = z; zi < zEnd(z); zi++) {
+    let aOwn = setupA(zi * P.strideA, m0, lane);
+    let bCol = zi * (P.strideB / 4u) + min(n / 4u, N4 - 1u);
+    var k = 0u;
+    for (; k + 4u <= K; k += 4u) {
+      let a0 = ownA(aOwn.x, k);
+      let a1 = ownA(aOwn.y, k);
+      let o = bCol + k * N4;
+      let q0 = B4[o];
+      let q1 = B4[o + N4];
+      let q2 = B4[o + 2u * N4];
+      let q3 = B4[o + 3u * N4];
+      fmaRows4(&lo, rowsA(a0.x, k, 0u), q0);
+      fmaRows4(&hi, rowsA(a1.x, k, 1u), q0);
+      fmaRows4(&lo, rowsA(a0.y, k + 1u, 0u), q1);
+      fmaRows4(&hi, rowsA(a1.y, k + 1u, 1u), q1);
+      fmaRows4(&lo, rowsA(a0.z, k + 2u, 0u), q2);
+      fmaRows4(&hi, rowsA(a1.z, k + 2u, 1u), q2);
+      fmaRows4(&lo, rowsA(a0.w, k + 3u, 0u), q3);
+      fmaRows4(&hi, rowsA(a1.w, k + 3u, 1u), q3);
+    }
+    for (; k < K; k++) {
+      let q = B4[bCol + k * N4];
+      fmaRows4(&lo, rowsA(aAt(aOwn.x + k * aStep), k, 0u), q);
+      fmaRows4(&hi, rowsA(aAt(aOwn.y + k * aStep), k, 1u), q);
+    }
   }
   if (n >= N) { return; }
   store4(z, m0, n, lo);
@@ -208,30 +220,31 @@ fn main_k4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: v
   let K = P.K;
   let z = P.zBase + wid.z;
   let m0 = P.mBase + wid.y * 16u;
-  let aOwn = setupA(z * P.strideA, m0, lane);
   let n = vec3<u32>(wid.x * 24u + lane) + vec3<u32>(0u, 8u, 16u);
-  let bCol = z * (P.strideB / 4u) + min(n, vec3<u32>(N - 1u)) * (K / 4u);
-
   var lo: array<vec3<f32>, 8>;
   var hi: array<vec3<f32>, 8>;
-  for (var k = 0u; k < K; k += 4u) {
-    let a0 = ownA(aOwn.x, k);
-    let a1 = ownA(aOwn.y, k);
-    let q0 = B4[bCol.x + k / 4u];
-    let q1 = B4[bCol.y + k / 4u];
-    let q2 = B4[bCol.z + k / 4u];
-    var b = vec3<f32>(q0.x, q1.x, q2.x);
-    fmaRows3(&lo, rowsA(a0.x, k, 0u), b);
-    fmaRows3(&hi, rowsA(a1.x, k, 1u), b);
-    b = vec3<f32>(q0.y, q1.y, q2.y);
-    fmaRows3(&lo, rowsA(a0.y, k + 1u, 0u), b);
-    fmaRows3(&hi, rowsA(a1.y, k + 1u, 1u), b);
-    b = vec3<f32>(q0.z, q1.z, q2.z);
-    fmaRows3(&lo, rowsA(a0.z, k + 2u, 0u), b);
-    fmaRows3(&hi, rowsA(a1.z, k + 2u, 1u), b);
-    b = vec3<f32>(q0.w, q1.w, q2.w);
-    fmaRows3(&lo, rowsA(a0.w, k + 3u, 0u), b);
-    fmaRows3(&hi, rowsA(a1.w, k + 3u, 1u), b);
+  for (var zi = z; zi < zEnd(z); zi++) {
+    let aOwn = setupA(zi * P.strideA, m0, lane);
+    let bCol = zi * (P.strideB / 4u) + min(n, vec3<u32>(N - 1u)) * (K / 4u);
+    for (var k = 0u; k < K; k += 4u) {
+      let a0 = ownA(aOwn.x, k);
+      let a1 = ownA(aOwn.y, k);
+      let q0 = B4[bCol.x + k / 4u];
+      let q1 = B4[bCol.y + k / 4u];
+      let q2 = B4[bCol.z + k / 4u];
+      var b = vec3<f32>(q0.x, q1.x, q2.x);
+      fmaRows3(&lo, rowsA(a0.x, k, 0u), b);
+      fmaRows3(&hi, rowsA(a1.x, k, 1u), b);
+      b = vec3<f32>(q0.y, q1.y, q2.y);
+      fmaRows3(&lo, rowsA(a0.y, k + 1u, 0u), b);
+      fmaRows3(&hi, rowsA(a1.y, k + 1u, 1u), b);
+      b = vec3<f32>(q0.z, q1.z, q2.z);
+      fmaRows3(&lo, rowsA(a0.z, k + 2u, 0u), b);
+      fmaRows3(&hi, rowsA(a1.z, k + 2u, 1u), b);
+      b = vec3<f32>(q0.w, q1.w, q2.w);
+      fmaRows3(&lo, rowsA(a0.w, k + 3u, 0u), b);
+      fmaRows3(&hi, rowsA(a1.w, k + 3u, 1u), b);
+    }
   }
   store3(z, m0, n, lo);
   store3(z, m0 + 8u, n, hi);

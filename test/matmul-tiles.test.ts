@@ -44,3 +44,33 @@ describe('matmul tile order covers every tile once', () => {
     });
   }
 });
+
+// sumBatch (kernels/_matmul.wgsl ZSUM): each workgroup walks the batch and C is the sum of the products, in every
+// entry point (main: n odd; main_n4: n % 4 == 0, !TB; main_k4: TB, k % 4 == 0) and with transposed operands.
+describe('matmul summed over the batch', () => {
+  useGpu();
+  for (const [m, k, n, ta, tb] of [
+    [20, 12, 37, false, false],
+    [20, 12, 40, false, false],
+    [20, 12, 40, true, false],
+    [20, 12, 37, false, true],
+    [33, 16, 30, false, true],
+    [33, 16, 30, true, true],
+  ] as const) {
+    it(`3 x [${m}, ${k}] x [${k}, ${n}]${ta ? ', A^T' : ''}${tb ? ', B^T' : ''}`, async () => {
+      await dg.scope(async () => {
+        const batch = 3;
+        const a = dg.randn([batch, m * k], { seed: 4 });
+        const b = dg.randn([batch, k * n], { seed: 5 });
+        const c = await dg.matmulRaw(a, b, m, n, k, batch, m * k, k * n, ta, tb, true).toArray();
+        const [av, bv] = [await a.toArray(), await b.toArray()];
+        const want = new Float32Array(m * n);
+        for (let z = 0; z < batch; z++) {
+          const p = hostMatmul(av.subarray(z * m * k, (z + 1) * m * k), bv.subarray(z * k * n, (z + 1) * k * n), m, k, n, ta, tb);
+          for (let i = 0; i < p.length; i++) want[i]! += p[i]!;
+        }
+        expectClose(c, want, 1e-4, 'summed product');
+      });
+    });
+  }
+});

@@ -446,11 +446,9 @@ function weightGradGemm(x: Tensor, gy: Tensor, g: Geometry): Tensor {
     const gc = nb === g.N ? gy : narrow(gy, 0, n0, nb);
     const cols = im2col(xc, g);
     let part: Tensor;
-    if (g.G === 1) {
-      const perImage = matmulRaw(gc, cols, g.Cout, K, P, nb, g.Cout * P, K * P, false, true);
-      part = nb === 1 ? perImage : sum(perImage, 0);
-      if (part !== perImage) perImage.dispose();
-    } else part = matmulRaw(gc, cols, cg, K, P, g.G, cg * P, K * P, false, true);
+    // G == 1: the images' products summed inside the matmul kernel (no [nb, Cout, K] temporary and reduction).
+    if (g.G === 1) part = Tensor.reshapeOwned(matmulRaw(gc, cols, g.Cout, K, P, nb, g.Cout * P, K * P, false, true, true), [g.Cout, K]);
+    else part = matmulRaw(gc, cols, cg, K, P, g.G, cg * P, K * P, false, true);
     cols.dispose();
     if (xc !== x) xc.dispose();
     if (gc !== gy) gc.dispose();

@@ -39,9 +39,10 @@ function matmulSpecs(): MatmulSpecs {
 /**
  * C[b] = op(A[b]) x op(B[b]) over `batch` products, where op transposes when ta/tb is set.
  * A is stored [M, K] ([K, M] if ta), B [K, N] ([N, K] if tb); a batch stride of 0 shares an operand.
+ * `sumBatch`: C [1, M, N] is the sum of the products, accumulated inside the kernel (kernels/_matmul.wgsl ZSUM).
  */
-export function matmulRaw(a: Tensor, b: Tensor, m: number, n: number, k: number, batch: number, strideA: number, strideB: number, ta = false, tb = false): Tensor {
-  const out = Tensor.empty([batch, m, n]);
+export function matmulRaw(a: Tensor, b: Tensor, m: number, n: number, k: number, batch: number, strideA: number, strideB: number, ta = false, tb = false, sumBatch = false): Tensor {
+  const out = Tensor.empty([sumBatch ? 1 : batch, m, n]);
   if (out.size === 0) return out;
   const e = engine();
   const entries = matmulSpecs();
@@ -56,13 +57,16 @@ export function matmulRaw(a: Tensor, b: Tensor, m: number, n: number, k: number,
   }
   // A's rows as aligned vec4s along k (see kernels/_matmul.wgsl AV).
   if (!ta && k % 4 === 0 && strideA % 4 === 0) constants = { ...constants, AV: 1 };
+  if (sumBatch && batch > 1) constants = { ...constants, ZSUM: 1 };
+  // Summed, the batch is walked inside each workgroup: one z.
+  const zs = sumBatch ? 1 : batch;
   // Grids past the per-axis limit are split into several dispatches (first tile row / batch index as uniforms).
   const max = e.limits.maxComputeWorkgroupsPerDimension;
   const tilesM = Math.ceil(m / TILE_M);
-  for (let z0 = 0; z0 < batch; z0 += max) {
+  for (let z0 = 0; z0 < zs; z0 += max) {
     for (let t0 = 0; t0 < tilesM; t0 += max) {
       const u = new Uniforms().u32(m).u32(n).u32(k).u32(batch).u32(strideA).u32(strideB).u32(t0 * TILE_M).u32(z0);
-      e.dispatch(spec, [Math.ceil(n / tileN), Math.min(max, tilesM - t0), Math.min(max, batch - z0)], [a.buffer, b.buffer, out.buffer], u, constants);
+      e.dispatch(spec, [Math.ceil(n / tileN), Math.min(max, tilesM - t0), Math.min(max, zs - z0)], [a.buffer, b.buffer, out.buffer], u, constants);
     }
   }
   return out;

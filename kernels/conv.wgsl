@@ -61,3 +61,33 @@ fn col2im(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
   }
   Dst[e] = acc;
 }
+
+// 1x1 convs without padding (any stride), where im2col is a strided copy and col2im its zero-filling adjoint. One
+// invocation per pixel on 8x8 workgroups over (column, row), wid.z + n the plane (img * C + c); SH/SW fold the
+// division by the stride (lavapipe scalarises a per-lane division by a uniform).
+override SH: u32 = 1u;
+override SW: u32 = 1u;
+
+//   subsample: Dst [planes, Ho, Wo] = Src [planes, H, W] at (oh * SH, ow * SW).
+@compute @workgroup_size(8, 8)
+fn subsample(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let ow = gid.x;
+  let oh = gid.y;
+  if (ow >= P.Wo || oh >= P.Ho) { return; }
+  let plane = P.n + wid.z;
+  Dst[(plane * P.Ho + oh) * P.Wo + ow] = Src[(plane * P.H + oh * SH) * P.W + ow * SW];
+}
+
+//   upsample: Dst [planes, H, W] = Src [planes, Ho, Wo] at the pixels subsample reads, 0 elsewhere.
+@compute @workgroup_size(8, 8)
+fn upsample(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let w = gid.x;
+  let h = gid.y;
+  if (w >= P.W || h >= P.H) { return; }
+  let plane = P.n + wid.z;
+  let oh = h / SH;
+  let ow = w / SW;
+  var v = 0.0;
+  if (h % SH == 0u && w % SW == 0u && oh < P.Ho && ow < P.Wo) { v = Src[(plane * P.Ho + oh) * P.Wo + ow]; }
+  Dst[(plane * P.H + h) * P.W + w] = v;
+}

@@ -160,6 +160,15 @@ describe('convolutions agree with finite differences', () => {
   it('depthwise conv2d, dilation 2, stride 2', async () => {
     expect(await gradcheck(([x, w]) => dg.conv2d(x!, w!, null, { stride: 2, padding: 2, dilation: 2, groups: 3 }), [randomInput([1, 3, 6, 7], 44), randomInput([3, 1, 3, 3], 45)])).toBeLessThan(2e-2);
   });
+  it('1x1 conv2d, strides 3 and 2 (subsample + matmul), and its transpose with output padding (matmul + upsample)', async () => {
+    expect(await gradcheck(([x, w]) => dg.conv2d(x!, w!, null, { stride: [3, 2] }), [randomInput([2, 3, 7, 5], 35), randomInput([4, 3, 1, 1], 36)])).toBeLessThan(2e-2);
+    expect(await gradcheck(([x, w]) => dg.convTranspose2d(x!, w!, null, { stride: 2, outputPadding: 1 }), [randomInput([1, 3, 3, 4], 37), randomInput([3, 2, 1, 1], 38)])).toBeLessThan(2e-2);
+    const [x, w] = [dg.randn([1, 8, 6, 6], { seed: 1 }), dg.randn([4, 8, 1, 1], { seed: 2 })];
+    dg.engine().startProfile();
+    const y = dg.conv2d(x, w, null, { stride: 2 });
+    await y.toArray();
+    expect((await dg.engine().stopProfile()).map((d) => d.kernel)).toEqual(['conv:subsample', 'matmul:main']);
+  });
   it('convTranspose2d stride 2, output padding 1', async () => {
     expect(await gradcheck(([x, w]) => dg.convTranspose2d(x!, w!, null, { stride: 2, padding: 1, outputPadding: 1 }), [randomInput([1, 2, 3, 3], 33), randomInput([2, 2, 3, 3], 34)])).toBeLessThan(2e-2);
   });

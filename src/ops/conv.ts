@@ -16,7 +16,7 @@
 //   column matrix stays within a storage binding (and memory): at most CHUNK_BYTES of columns at a time.
 // The bias is added in the direct kernels' store (else one broadcast add); its gradient is dY summed over N, H, W.
 import { engine } from '../gpu/current.ts';
-import { kernel, Uniforms } from '../gpu/kernel.ts';
+import { kernel, type KernelSpec, Uniforms } from '../gpu/kernel.ts';
 import { noGrad, record, willRecord } from '../tensor/autograd.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { add } from './elementwise.ts';
@@ -27,6 +27,8 @@ import { concat, narrow, reshape } from './shape.ts';
 
 const im2colKernel = kernel('conv', 'im2col');
 const col2imKernel = kernel('conv', 'col2im');
+const subsampleKernel = kernel('conv', 'subsample');
+const upsampleKernel = kernel('conv', 'upsample');
 const directKernel = kernel('conv2d_direct');
 const transposedKernel = kernel('conv2d_direct', 'transposed');
 const depthwiseKernel = kernel('conv2d_direct', 'depthwise');
@@ -75,6 +77,8 @@ interface Geometry {
 
 const colRows = (g: Geometry) => (g.Cin / g.G) * g.kh * g.kw;
 const isPointwise = (g: Geometry) => g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.ph === 0 && g.pw === 0;
+/** 1x1 without padding, any stride: im2col is a strided copy (subsample), col2im zero-fills around it (upsample). */
+const isStridedPointwise = (g: Geometry) => g.kh === 1 && g.kw === 1 && g.ph === 0 && g.pw === 0 && !isPointwise(g);
 
 /** Images per chunk: as many as keep the column matrix under CHUNK_BYTES (grouped convs go one image at a time). */
 function chunkSize(g: Geometry): number {
@@ -87,10 +91,25 @@ function uniforms(n: number, g: Geometry): Uniforms {
   return new Uniforms().u32(n).u32(g.Cin).u32(g.H).u32(g.W).u32(g.Ho).u32(g.Wo).u32(g.kh).u32(g.kw).u32(g.sh).u32(g.sw).u32(g.ph).u32(g.pw).u32(g.dh).u32(g.dw);
 }
 
+/** The subsample/upsample pass between [planes, H, W] and [planes, Ho, Wo] (grid z split at the per-axis limit). */
+function resamplePointwise(spec: KernelSpec, src: Tensor, dst: Tensor, planes: number, g: Geometry, w: number, h: number): void {
+  const e = engine();
+  const max = e.limits.maxComputeWorkgroupsPerDimension;
+  for (let p0 = 0; p0 < planes; p0 += max) {
+    const u = new Uniforms().u32(p0).u32(g.Cin).u32(g.H).u32(g.W).u32(g.Ho).u32(g.Wo).u32(1).u32(1).u32(g.sh).u32(g.sw).u32(0).u32(0).u32(1).u32(1);
+    e.dispatch(spec, [Math.ceil(w / 8), Math.ceil(h / 8), Math.min(max, planes - p0)], [src.buffer, dst.buffer], u, { SH: g.sh, SW: g.sw });
+  }
+}
+
 /** [nb, Cin, H, W] -> [nb, Cin*kh*kw, Ho*Wo]. */
 function im2col(x: Tensor, g: Geometry): Tensor {
   const nb = x.shape[0]!;
   if (isPointwise(g)) return Tensor.view(x, [nb, g.Cin, g.Ho * g.Wo]);
+  if (isStridedPointwise(g)) {
+    const cols = Tensor.empty([nb, g.Cin, g.Ho * g.Wo]);
+    if (cols.size > 0) resamplePointwise(subsampleKernel, x, cols, nb * g.Cin, g, g.Wo, g.Ho);
+    return cols;
+  }
   const cols = Tensor.empty([nb, g.Cin * g.kh * g.kw, g.Ho * g.Wo]);
   if (cols.size > 0) engine().dispatch(im2colKernel, grid(cols.size), [x.buffer, cols.buffer], uniforms(cols.size, g));
   return cols;
@@ -101,6 +120,10 @@ function col2im(cols: Tensor, g: Geometry): Tensor {
   const nb = cols.shape[0]!;
   if (isPointwise(g)) return Tensor.view(cols, [nb, g.Cin, g.H, g.W]);
   const img = Tensor.empty([nb, g.Cin, g.H, g.W]);
+  if (isStridedPointwise(g)) {
+    if (img.size > 0) resamplePointwise(upsampleKernel, cols, img, nb * g.Cin, g, g.W, g.H);
+    return img;
+  }
   if (img.size > 0) engine().dispatch(col2imKernel, grid(img.size), [cols.buffer, img.buffer], uniforms(img.size, g));
   return img;
 }
@@ -211,9 +234,13 @@ export function setConvAlgorithm(a: ConvAlgorithm): ConvAlgorithm {
   return before;
 }
 
-/** Direct kernels except for 1x1 stride-1 convs (a plain matmul); kernels up to 16 wide; 8-lane subgroups. */
+/**
+ * Direct kernels except for 1x1 convs without padding (a plain matmul; strided, around a subsample: 1.2-1.6x the
+ * direct kernels over forward and both gradients, bench/NOTES.md "full-frame") in one group; kernels up to 16 wide;
+ * 8-lane subgroups.
+ */
 const usesDirect = (g: Geometry) =>
-  algorithm !== 'gemm' && !isPointwise(g) && g.kw <= 16 && fitsGrid(g.Ho, g.Wo) && fitsGrid(g.H, g.W) && hasSubgroups8();
+  algorithm !== 'gemm' && !isPointwise(g) && !(isStridedPointwise(g) && g.G === 1) && g.kw <= 16 && fitsGrid(g.Ho, g.Wo) && fitsGrid(g.H, g.W) && hasSubgroups8();
 /** The direct kernels' 8x4-pixel tiles of one image fit one grid axis (images up to ~2 megapixels). */
 const fitsGrid = (h: number, w: number) => Math.ceil(h / 4) * Math.ceil(w / 8) <= 65535;
 

@@ -92,6 +92,16 @@ fn fmaRows4(acc: ptr<function, array<vec4<f32>, 8>>, a: array<f32, 8>, b: vec4<f
   (*acc)[6] = fma(vec4<f32>(a[6]), b, (*acc)[6]); (*acc)[7] = fma(vec4<f32>(a[7]), b, (*acc)[7]);
 }
 
+// Four k steps of a 16 x 24 tile (main, main_k4): a0/a1 this lane's A rows at k .. k + 3 (rows lane and 8 + lane),
+// q[j] column j's B values at k .. k + 3.
+fn fmaK4Rows3(lo: ptr<function, array<vec3<f32>, 8>>, hi: ptr<function, array<vec3<f32>, 8>>, a0: vec4<f32>, a1: vec4<f32>, q: array<vec4<f32>, 3>, k: u32) {
+  for (var i = 0u; i < 4u; i++) {
+    let b = vec3<f32>(q[0][i], q[1][i], q[2][i]);
+    fmaRows3(lo, rowsA(a0[i], k + i, 0u), b);
+    fmaRows3(hi, rowsA(a1[i], k + i, 1u), b);
+  }
+}
+
 // 16 x 24 tiles, lane L owning the interleaved columns n0 + L + 8j (j = 0, 1, 2): any shape and TA/TB.
 @compute @workgroup_size(8)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
@@ -120,18 +130,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
       let q0 = vec4<f32>(B[bCol.x + o], B[bCol.x + o + bStep], B[bCol.x + o + 2u * bStep], B[bCol.x + o + 3u * bStep]);
       let q1 = vec4<f32>(B[bCol.y + o], B[bCol.y + o + bStep], B[bCol.y + o + 2u * bStep], B[bCol.y + o + 3u * bStep]);
       let q2 = vec4<f32>(B[bCol.z + o], B[bCol.z + o + bStep], B[bCol.z + o + 2u * bStep], B[bCol.z + o + 3u * bStep]);
-      var b = vec3<f32>(q0.x, q1.x, q2.x);
-      fmaRows3(&lo, rowsA(a0.x, k, 0u), b);
-      fmaRows3(&hi, rowsA(a1.x, k, 1u), b);
-      b = vec3<f32>(q0.y, q1.y, q2.y);
-      fmaRows3(&lo, rowsA(a0.y, k + 1u, 0u), b);
-      fmaRows3(&hi, rowsA(a1.y, k + 1u, 1u), b);
-      b = vec3<f32>(q0.z, q1.z, q2.z);
-      fmaRows3(&lo, rowsA(a0.z, k + 2u, 0u), b);
-      fmaRows3(&hi, rowsA(a1.z, k + 2u, 1u), b);
-      b = vec3<f32>(q0.w, q1.w, q2.w);
-      fmaRows3(&lo, rowsA(a0.w, k + 3u, 0u), b);
-      fmaRows3(&hi, rowsA(a1.w, k + 3u, 1u), b);
+      fmaK4Rows3(&lo, &hi, a0, a1, array<vec4<f32>, 3>(q0, q1, q2), k);
     }
     for (; k < K; k++) {
       let o = k * bStep;
@@ -232,18 +231,7 @@ fn main_k4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: v
       let q0 = B4[bCol.x + k / 4u];
       let q1 = B4[bCol.y + k / 4u];
       let q2 = B4[bCol.z + k / 4u];
-      var b = vec3<f32>(q0.x, q1.x, q2.x);
-      fmaRows3(&lo, rowsA(a0.x, k, 0u), b);
-      fmaRows3(&hi, rowsA(a1.x, k, 1u), b);
-      b = vec3<f32>(q0.y, q1.y, q2.y);
-      fmaRows3(&lo, rowsA(a0.y, k + 1u, 0u), b);
-      fmaRows3(&hi, rowsA(a1.y, k + 1u, 1u), b);
-      b = vec3<f32>(q0.z, q1.z, q2.z);
-      fmaRows3(&lo, rowsA(a0.z, k + 2u, 0u), b);
-      fmaRows3(&hi, rowsA(a1.z, k + 2u, 1u), b);
-      b = vec3<f32>(q0.w, q1.w, q2.w);
-      fmaRows3(&lo, rowsA(a0.w, k + 3u, 0u), b);
-      fmaRows3(&hi, rowsA(a1.w, k + 3u, 1u), b);
+      fmaK4Rows3(&lo, &hi, a0, a1, array<vec4<f32>, 3>(q0, q1, q2), k);
     }
   }
   store3(z, m0, n, lo);

@@ -448,17 +448,21 @@ function weightGradWinograd(x: Tensor, gy: Tensor, g: Geometry): Tensor {
     const part = matmulRaw(dm, v, g.Cout, g.Cin, Tp, 16, g.Cout * Tp, g.Cin * Tp, false, true);
     dm.dispose();
     v.dispose();
-    if (dU) {
-      const next: Tensor = add(dU, part);
-      dU.dispose();
-      part.dispose();
-      dU = next;
-    } else dU = part;
+    dU = accumulate(dU, part);
   }
   const dw = Tensor.empty([g.Cout, g.Cin, 3, 3]);
   e.dispatch(WINOGRAD_WGRAD.weights, [Math.ceil(g.Cin / 64), g.Cout], [dU!.buffer, dw.buffer], params(0, 0));
   dU!.dispose();
   return dw;
+}
+
+/** total + part (part alone when there is no total yet), releasing both operands. */
+function accumulate(total: Tensor | null, part: Tensor): Tensor {
+  if (!total) return part;
+  const sum: Tensor = add(total, part);
+  total.dispose();
+  part.dispose();
+  return sum;
 }
 
 function weightGradGemm(x: Tensor, gy: Tensor, g: Geometry): Tensor {
@@ -479,12 +483,7 @@ function weightGradGemm(x: Tensor, gy: Tensor, g: Geometry): Tensor {
     cols.dispose();
     if (xc !== x) xc.dispose();
     if (gc !== gy) gc.dispose();
-    if (total) {
-      const next: Tensor = add(total, part);
-      total.dispose();
-      part.dispose();
-      total = next;
-    } else total = part;
+    total = accumulate(total, part);
   }
   return Tensor.reshapeOwned(total!, [g.Cout, g.Cin / g.G, g.kh, g.kw]);
 }

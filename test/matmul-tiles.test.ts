@@ -74,3 +74,26 @@ describe('matmul summed over the batch', () => {
     });
   }
 });
+
+// A^T of one matrix (shared by the batch, or batch 1) with K % 4 == 0 and N >= 64 is multiplied as an [M, K] copy.
+describe('matmul with a transposed, shared A', () => {
+  useGpu();
+  for (const [batch, m, k, n, tb] of [
+    [1, 20, 12, 64, false],
+    [3, 20, 12, 96, false],
+    [3, 33, 16, 70, true],
+  ] as const) {
+    it(`${batch} x [${k}, ${m}]^T x [${k}, ${n}]${tb ? '^T' : ''}`, async () => {
+      await dg.scope(async () => {
+        const a = dg.randn([k, m], { seed: 6 });
+        const b = dg.randn([batch, k * n], { seed: 7 });
+        const c = await dg.matmulRaw(a, b, m, n, k, batch, 0, k * n, true, tb).toArray();
+        const [av, bv] = [await a.toArray(), await b.toArray()];
+        for (let z = 0; z < batch; z++) {
+          const want = hostMatmul(av, bv.subarray(z * k * n, (z + 1) * k * n), m, k, n, true, tb);
+          expectClose(c.subarray(z * m * n, (z + 1) * m * n), want, 1e-4, `product ${z}`);
+        }
+      });
+    });
+  }
+});

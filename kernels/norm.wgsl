@@ -336,6 +336,15 @@ fn normalize_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
 @group(0) @binding(1) var<storage, read> DG4: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> DX4: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> DOut4: array<vec4<f32>>;
+@group(0) @binding(7) var<storage, read> DB: array<f32>;
+
+// MASK (row_sums4, dx_rows4): dy arrives above a ReLU with no residual (NormEpilogue relu), so it is zeroed where
+// the forward's affine output x * a + b (recomputed as normalize_rows4 computes it) was not positive: one pass less
+// than masking dy first. The saved statistics, weight and bias give the same a and b as the forward's.
+override MASK: bool = false;
+fn reluMask4(g: vec4<f32>, x: vec4<f32>, a: f32, b: f32) -> vec4<f32> {
+  return select(vec4<f32>(0.0), g, x * a + b > vec4<f32>(0.0));
+}
 
 struct DxTerms { a: f32, b: f32, d: f32 }
 fn dxTerms(r: u32) -> DxTerms {
@@ -352,11 +361,19 @@ fn dx_rows4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
   let S4 = P.S / 4u;
   if (r >= P.groups) { return; }
   let t = dxTerms(r);
+  // The forward's affine step (MASK).
+  let s = statOf(r);
+  let c = r % P.C;
+  let fa = DStats[2u * s + 1u] * DW[c];
+  let fb = DB[c] - DStats[2u * s] * fa;
   for (var j = 0u; j < ROW_STEPS; j++) {
     let l = (wid.x * ROW_STEPS + j) * RW + lid;
     if (l >= S4) { return; }
     let i = r * S4 + l;
-    DOut4[i] = DG4[i] * t.a + DX4[i] * t.b + t.d;
+    let x = DX4[i];
+    var g = DG4[i];
+    if (MASK) { g = reluMask4(g, x, fa, fb); }
+    DOut4[i] = g * t.a + x * t.b + t.d;
   }
 }
 
@@ -373,6 +390,8 @@ fn dx_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
 // (sum dy, sum dy xhat) of a row of L = 4 * L4 elements: RW invocations reading vec4s, one small tree.
 @group(0) @binding(1) var<storage, read> RG4: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> RX4: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read> RWeight: array<f32>;
+@group(0) @binding(6) var<storage, read> RBias: array<f32>;
 var<workgroup> red64: array<vec2<f32>, RW>;
 
 @compute @workgroup_size(RW)
@@ -382,12 +401,17 @@ fn row_sums4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg
   let s = r / P.statDiv;
   let mean = RStat[2u * s];
   let L4 = P.L / 4u;
+  // The forward's affine step (MASK; the row is channel r % C).
+  let fa = RStat[2u * s + 1u] * RWeight[r % P.C];
+  let fb = RBias[r % P.C] - mean * fa;
   var sg = vec4<f32>(0.0);
   var sgx = vec4<f32>(0.0);
   for (var l = lid; l < L4; l += RW) {
-    let g = RG4[r * L4 + l];
+    let x = RX4[r * L4 + l];
+    var g = RG4[r * L4 + l];
+    if (MASK) { g = reluMask4(g, x, fa, fb); }
     sg += g;
-    sgx += g * (RX4[r * L4 + l] - mean);
+    sgx += g * (x - mean);
   }
   let sumG = sg.x + sg.y + sg.z + sg.w;
   red64[lid] = vec2<f32>(sumG, sgx.x + sgx.y + sgx.z + sgx.w);

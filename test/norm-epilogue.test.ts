@@ -172,4 +172,21 @@ describe('normalisation epilogue (residual add, ReLU) in the normalise pass', ()
       expect(kernels.filter((k) => k === 'norm').length).toBe(6);
     });
   });
+
+  it("a ResNet bottleneck's backward masks the ReLU gradient inside the GroupNorm kernels where no residual needs it", async () => {
+    await dg.scope(async () => {
+      const block = new Bottleneck({ norm: 'groupnorm', seed: 0 }, 128, 32, 1, null);
+      const x = dg.randn([2, 128, 8, 8], { seed: 10 });
+      x.requiresGrad = true;
+      const loss = dg.sum(dg.mul(block.forward(x), dg.randn([2, 128, 8, 8], { seed: 11 })));
+      dg.engine().startProfile();
+      loss.backward();
+      await x.grad!.toArray();
+      const kernels = (await dg.engine().stopProfile()).map((d) => d.kernel);
+      // relu(gn1) and relu(gn2) mask in row_sums4 / dx_rows4 (unfused: two binary passes more); relu(gn3 + x) masks
+      // once (its gradient also feeds x). The other binary passes: the loss's product and the sum of x's two gradients.
+      expect(kernels.filter((k) => k === 'binary:main4').length).toBe(3);
+      expect(kernels.filter((k) => k === 'norm:row_sums4').length).toBe(3);
+    });
+  });
 });

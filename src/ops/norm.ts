@@ -73,13 +73,16 @@ function statsOf(x: Tensor, groups: number, L: number, O: number, OS: number, ep
  * long rows take the row kernels (vec4 when S allows), short ones the flat kernel that finds each
  * element's row by division. `p` must give C, S, statL, statG and statDiv.
  */
-function rowPass(flat: KernelSpec, rows4: KernelSpec, rowsScalar: KernelSpec, x: Tensor, buffers: GPUBuffer[], p: P, constants: Constants = {}): void {
+function rowPass(flat: KernelSpec, rows4: KernelSpec, rowsScalar: KernelSpec, x: Tensor, buffers: GPUBuffer[], p: P, constants: Constants = {}, extra4: GPUBuffer[] = []): void {
   const S = p.S!;
   if (S < MIN_ROW) return engine().dispatch(flat, grid(x.size), buffers, params({ ...p, n: x.size }), constants);
   const rows = x.size / S;
-  const vec = S % 4 === 0;
-  engine().dispatch(vec ? rows4 : rowsScalar, rowGrid(rows, Math.ceil(S / (vec ? 4 * ROW_STEPS : 1) / RW)), buffers, params({ ...p, n: x.size, groups: rows }), constants);
+  const vec = usesRows4(S);
+  engine().dispatch(vec ? rows4 : rowsScalar, rowGrid(rows, Math.ceil(S / (vec ? 4 * ROW_STEPS : 1) / RW)), vec ? [...buffers, ...extra4] : buffers, params({ ...p, n: x.size, groups: rows }), constants);
 }
+
+/** Whether rows of S elements take the vec4 row kernels (normalize_rows4, dx_rows4, row_sums4). */
+const usesRows4 = (S: number) => S >= MIN_ROW && S % 4 === 0;
 
 /**
  * What the normalise pass applies after the affine step, as torch's `relu(norm(x) + residual)`: `residual` (the
@@ -104,20 +107,27 @@ function checkEpilogue(x: Tensor, epi: NormEpilogue, op: string): void {
     throw new Error(`${op}: residual [${r.shape.join(', ')}] must have the input's shape [${x.shape.join(', ')}]`);
 }
 
-/** The tape entry of a normalisation with its epilogue: the rule gets the gradient at the affine output. */
-function recordNorm(y: Tensor, op: string, inputs: [Tensor, Tensor, Tensor], epi: NormEpilogue, rule: (g: Tensor) => (Tensor | null)[]): Tensor {
+/**
+ * The tape entry of a normalisation with its epilogue: the rule gets the gradient at the affine output, or, where
+ * `rulesMask` says its kernels can and the ReLU's gradient is needed nowhere else (no residual), the gradient above
+ * the ReLU with `mask` set, to zero it where the affine output was not positive inside its own passes.
+ */
+function recordNorm(y: Tensor, op: string, inputs: [Tensor, Tensor, Tensor], epi: NormEpilogue, rule: (g: Tensor, mask: boolean) => (Tensor | null)[], rulesMask = false): Tensor {
   const r = epi.residual ?? null;
+  const fused = !!epi.relu && !r && rulesMask;
   return record(y, op, r ? [...inputs, r] : inputs, (g) => {
     // y > 0 exactly where the pre-ReLU sum is.
-    const gz = epi.relu ? reluBackward(g, y) : g;
-    const grads = rule(gz);
+    const gz = epi.relu && !fused ? reluBackward(g, y) : g;
+    const grads = rule(gz, fused);
     return r ? [...grads, r.requiresGrad ? gz : null] : grads;
   });
 }
 
-function dxRaw(g: Tensor, x: Tensor, stats: Tensor, w: Tensor, coef: Tensor, p: P): Tensor {
+/** `maskBias` (dx_rows4 only, see recordNorm): g is above a ReLU, masked with the forward's bias given here. */
+function dxRaw(g: Tensor, x: Tensor, stats: Tensor, w: Tensor, coef: Tensor, p: P, maskBias: Tensor | null = null): Tensor {
   const dx = Tensor.empty(x.shape);
-  rowPass(K.dx, K.dxRows4, K.dxRows, x, [g.buffer, x.buffer, stats.buffer, w.buffer, coef.buffer, dx.buffer], p);
+  // dx_rows4 binds a bias either way (unread without MASK: g stands in).
+  rowPass(K.dx, K.dxRows4, K.dxRows, x, [g.buffer, x.buffer, stats.buffer, w.buffer, coef.buffer, dx.buffer], p, { MASK: maskBias ? 1 : 0 }, [(maskBias ?? g).buffer]);
   return dx;
 }
 
@@ -219,11 +229,12 @@ function rowNorm(op: string, x: Tensor, N: number, C: number, S: number, Cg: num
   const b = bias ?? full([C], 0);
   checkEpilogue(x, epi, op);
   const y = normalizeRaw(x, stats, w, b, geometry, epi);
-  return recordNorm(y, op, [x, w, b], epi, (g) => {
+  return recordNorm(y, op, [x, w, b], epi, (g, mask) => {
     const st = stats.disposed ? computeStats() : stats;
     const rows = Tensor.empty([N * C, 2]);
-    const u = params({ groups: N * C, L: S, statDiv: Cg });
-    if (S >= MIN_ROW && S % 4 === 0) engine().dispatch(K.rowSums4, rowGrid(N * C), [g.buffer, x.buffer, st.buffer, rows.buffer], u);
+    const u = params({ C, groups: N * C, L: S, statDiv: Cg });
+    // row_sums4 binds the weight and bias either way (read with MASK only: g stands in without it).
+    if (usesRows4(S)) engine().dispatch(K.rowSums4, rowGrid(N * C), [g.buffer, x.buffer, st.buffer, rows.buffer, (mask ? w : g).buffer, (mask ? b : g).buffer], u, { MASK: mask ? 1 : 0 });
     else if (S >= 64 || N * C < 1024) engine().dispatch(K.rowSums, perGroup(N * C), [g.buffer, x.buffer, st.buffer, rows.buffer], u);
     else engine().dispatch(K.rowSumsNarrow, grid(N * C), [g.buffer, x.buffer, st.buffer, rows.buffer], u);
     const dW = Tensor.empty([C]);
@@ -231,9 +242,10 @@ function rowNorm(op: string, x: Tensor, N: number, C: number, S: number, Cg: num
     const coef = Tensor.empty([NG, 2]);
     const cu = params({ C, O: N, NG, Cg, count: L });
     engine().dispatch(K.gnCombine, grid(Math.max(C, NG)), [rows.buffer, w.buffer, dW.buffer, dB.buffer, coef.buffer], cu);
-    const dx = x.requiresGrad ? dxRaw(g, x, st, w, coef, geometry) : null;
+    const dx = x.requiresGrad ? dxRaw(g, x, st, w, coef, geometry, mask ? b : null) : null;
     return [dx, weight ? Tensor.reshapeOwned(dW, weight.shape) : null, bias ? Tensor.reshapeOwned(dB, bias.shape) : null];
-  });
+    // Fused only with real affine parameters: the defaults (full 1 / 0) belong to the forward's scope.
+  }, usesRows4(S) && !!weight && !!bias);
 }
 
 /**

@@ -75,13 +75,15 @@ describe('matmul summed over the batch', () => {
   }
 });
 
-// A^T of one matrix (shared by the batch, or batch 1) with K % 4 == 0 and N >= 64 is multiplied as an [M, K] copy.
+// A^T of one matrix (shared by the batch, or batch 1) with K % 4 == 0, N >= 64 and N * batch >= 4096 is multiplied
+// as an [M, K] copy; the first case stays on TA.
 describe('matmul with a transposed, shared A', () => {
   useGpu();
   for (const [batch, m, k, n, tb] of [
     [1, 20, 12, 64, false],
-    [3, 20, 12, 96, false],
-    [3, 33, 16, 70, true],
+    [1, 20, 12, 4096, false],
+    [3, 20, 12, 1376, false],
+    [3, 33, 16, 1370, true],
   ] as const) {
     it(`${batch} x [${k}, ${m}]^T x [${k}, ${n}]${tb ? '^T' : ''}`, async () => {
       await dg.scope(async () => {

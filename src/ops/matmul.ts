@@ -44,8 +44,9 @@ function matmulSpecs(): MatmulSpecs {
 export function matmulRaw(a: Tensor, b: Tensor, m: number, n: number, k: number, batch: number, strideA: number, strideB: number, ta = false, tb = false, sumBatch = false): Tensor {
   // A transposed and one matrix (shared by the batch, or batch 1; a conv's weight in its input gradient): multiply an
   // [M, K] copy instead, whose 4 k values a lane reads as one vec4 (AV) rather than 4 scalars: 5-15% faster on
-  // resnet_50's 1x1 input gradients for a copy of M*K floats (bench/NOTES.md "matmul").
-  if (ta && (strideA === 0 || batch === 1) && a.size === m * k && k % 4 === 0 && n >= 64) {
+  // resnet_50's 1x1 input gradients (bench/NOTES.md "matmul"). The copy (M*K floats) pays where each A value meets
+  // many columns (N * batch >= 4096); below that (layer3-4's big weights at 16x16) it cost about what it saved.
+  if (ta && (strideA === 0 || batch === 1) && a.size === m * k && k % 4 === 0 && n >= 64 && n * batch >= 4096) {
     const at = noGrad(() => {
       const view = Tensor.view(a, [k, m]);
       const t = transpose(view);

@@ -96,8 +96,8 @@ function resamplePointwise(spec: KernelSpec, src: Tensor, dst: Tensor, planes: n
   const e = engine();
   const max = e.limits.maxComputeWorkgroupsPerDimension;
   for (let p0 = 0; p0 < planes; p0 += max) {
-    const u = new Uniforms().u32(p0).u32(g.Cin).u32(g.H).u32(g.W).u32(g.Ho).u32(g.Wo).u32(1).u32(1).u32(g.sh).u32(g.sw).u32(0).u32(0).u32(1).u32(1);
-    e.dispatch(spec, [Math.ceil(w / 8), Math.ceil(h / 8), Math.min(max, planes - p0)], [src.buffer, dst.buffer], u, { SH: g.sh, SW: g.sw });
+    // The im2col uniforms, with n the first plane of this dispatch.
+    e.dispatch(spec, [Math.ceil(w / 8), Math.ceil(h / 8), Math.min(max, planes - p0)], [src.buffer, dst.buffer], uniforms(p0, g), { SH: g.sh, SW: g.sw });
   }
 }
 
@@ -310,18 +310,26 @@ function inputGradWinograd(g: Geometry, m: WinogradTile): Geometry | null {
   return t.ph >= 0 && t.pw >= 0 && usesWinograd(t, m) ? t : null;
 }
 
+/**
+ * What the transforms of g's Winograd tiles share (forward and weight gradient): the kernels' uniforms for a chunk of
+ * nb images whose nb * T tiles are padded to Tp, and the images per chunk (transformed operands under CHUNK_BYTES).
+ */
+function winogradLayout(g: Geometry, m: WinogradTile): { T: number; perChunk: number; params: (nb: number, Tp: number) => Uniforms } {
+  const [tilesH, tilesW] = winogradTiles(g, m);
+  const T = tilesH * tilesW;
+  const params = (nb: number, Tp: number) =>
+    new Uniforms().u32(g.Cin).u32(g.Cout).u32(g.H).u32(g.W).u32(g.Ho).u32(g.Wo).u32(g.ph).u32(g.pw).u32(g.dh).u32(tilesW).u32(T).u32(nb * T).u32(Tp);
+  return { T, perChunk: Math.max(1, Math.floor(CHUNK_BYTES / winogradTileBytes(g, m))), params };
+}
+
 /** `flip`: w is [Cin, Cout, 3, 3] of g (the forward conv's weight seen from its input gradient), rotated. */
 function winogradRaw(x: Tensor, w: Tensor, bias: Tensor | null, g: Geometry, m: WinogradTile, flip = false): Tensor {
   const e = engine();
   const K = WINOGRAD[m];
   const E = (m + 2) ** 2;
-  const [tilesH, tilesW] = winogradTiles(g, m);
-  const T = tilesH * tilesW;
-  const params = (nb: number, Tp: number) =>
-    new Uniforms().u32(g.Cin).u32(g.Cout).u32(g.H).u32(g.W).u32(g.Ho).u32(g.Wo).u32(g.ph).u32(g.pw).u32(g.dh).u32(tilesW).u32(T).u32(nb * T).u32(Tp);
+  const { T, perChunk, params } = winogradLayout(g, m);
   const u = Tensor.empty([E, g.Cout, g.Cin]);
   e.dispatch(K.weights, [Math.ceil(g.Cin / 64), g.Cout], [w.buffer, u.buffer], params(0, 0), { FLIP: flip ? 1 : 0 });
-  const perChunk = Math.max(1, Math.floor(CHUNK_BYTES / winogradTileBytes(g, m)));
   const parts = chunks(x, perChunk, (xc) => {
     const nb = xc.shape[0]!;
     // Tiles padded to a multiple of 4: the matmul's vec4 columns.
@@ -426,11 +434,7 @@ function weightGradDirect(x: Tensor, gy: Tensor, g: Geometry): Tensor {
  */
 function weightGradWinograd(x: Tensor, gy: Tensor, g: Geometry): Tensor {
   const e = engine();
-  const [tilesH, tilesW] = winogradTiles(g, 2);
-  const T = tilesH * tilesW;
-  const params = (nb: number, Tp: number) =>
-    new Uniforms().u32(g.Cin).u32(g.Cout).u32(g.H).u32(g.W).u32(g.Ho).u32(g.Wo).u32(g.ph).u32(g.pw).u32(g.dh).u32(tilesW).u32(T).u32(nb * T).u32(Tp);
-  const perChunk = Math.max(1, Math.floor(CHUNK_BYTES / winogradTileBytes(g, 2)));
+  const { T, perChunk, params } = winogradLayout(g, 2);
   let dU: Tensor | null = null;
   for (let n0 = 0; n0 < g.N; n0 += perChunk) {
     const nb = Math.min(perChunk, g.N - n0);

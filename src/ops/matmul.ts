@@ -1,5 +1,5 @@
 // Batched matrix product with broadcast batch dimensions (torch.matmul for rank >= 2 and vectors).
-// Gradients reuse the same kernel with transposed operands (flags, no copies).
+// Gradients reuse the same kernel with transposed operands (flags; a shared transposed A is copied, see matmulRaw).
 import { engine } from '../gpu/current.ts';
 import { kernel, type KernelSpec, Uniforms } from '../gpu/kernel.ts';
 import { noGrad, record } from '../tensor/autograd.ts';

@@ -229,6 +229,9 @@ function rowNorm(op: string, x: Tensor, N: number, C: number, S: number, Cg: num
   const b = bias ?? full([C], 0);
   checkEpilogue(x, epi, op);
   const y = normalizeRaw(x, stats, w, b, geometry, epi);
+  // The vec4 row kernels can mask a ReLU's gradient, with real affine parameters only: the defaults (full 1 / 0)
+  // belong to the forward's scope.
+  const fusesMask = usesRows4(S) && !!weight && !!bias;
   return recordNorm(y, op, [x, w, b], epi, (g, mask) => {
     const st = stats.disposed ? computeStats() : stats;
     const rows = Tensor.empty([N * C, 2]);
@@ -244,8 +247,7 @@ function rowNorm(op: string, x: Tensor, N: number, C: number, S: number, Cg: num
     engine().dispatch(K.gnCombine, grid(Math.max(C, NG)), [rows.buffer, w.buffer, dW.buffer, dB.buffer, coef.buffer], cu);
     const dx = x.requiresGrad ? dxRaw(g, x, st, w, coef, geometry, mask ? b : null) : null;
     return [dx, weight ? Tensor.reshapeOwned(dW, weight.shape) : null, bias ? Tensor.reshapeOwned(dB, bias.shape) : null];
-    // Fused only with real affine parameters: the defaults (full 1 / 0) belong to the forward's scope.
-  }, usesRows4(S) && !!weight && !!bias);
+  }, fusesMask);
 }
 
 /**

@@ -15,8 +15,8 @@ export interface InitOptions extends EngineOptions {
 
 /** Creates the engine on the chosen adapter (through Dawn) and makes it current. */
 export async function init(options: InitOptions = {}): Promise<Engine> {
-  const { gpu, backend } = createDawnGpu(options.backend);
-  const e = await createEngine(gpu, options.device ?? 'auto', backend, { portable: options.portable });
+  const { gpu, backend, withoutRobustness } = createDawnGpu(options.backend);
+  const e = await createEngine(gpu, options.device ?? 'auto', backend, { portable: options.portable, withoutRobustness });
   setEngine(e);
   return e;
 }

@@ -17,6 +17,7 @@ describe('dlc-gpu info', () => {
     expect(r.stdout).toMatch(/^adapter: +\S/m);
     expect(r.stdout).toMatch(/maxStorageBufferBindingSize +\d+/);
     expect(r.stdout).toMatch(/features: /);
+    expect(r.stdout).toMatch(/^robustness: +(on|off) \(/m);
   });
 
   it("prints nothing on stderr: Dawn's adapter-limit notices are filtered out", () => {

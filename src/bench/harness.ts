@@ -87,13 +87,15 @@ export function writeResults(name: string, data: unknown, dir = 'bench-results')
   const file = join(folder, `${name}.json`);
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('LP_') || k.startsWith('DLC_GPU')));
   let adapter: string | undefined;
+  let robust: boolean | undefined;
   try {
     const info = engine().adapter.info;
     adapter = `${info.vendor} ${info.architecture} ${info.description}`.trim();
+    robust = engine().robust;
   } catch {
     adapter = undefined;
   }
-  writeFileSync(file, JSON.stringify({ name, date: new Date().toISOString(), adapter, env, node: process.version, data }, null, 2));
+  writeFileSync(file, JSON.stringify({ name, date: new Date().toISOString(), adapter, robust, env, node: process.version, data }, null, 2));
   return file;
 }
 

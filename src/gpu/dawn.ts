@@ -5,6 +5,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { create, globals } from 'webgpu';
 import { paceDawnPolling } from './dawn-polling.ts';
+import { DISABLE_ROBUSTNESS_TOGGLE, parseRobustnessSetting } from './robustness.ts';
 
 /** Dawn backends that `DLC_GPU_BACKEND` may name. */
 export const dawnBackends = ['vulkan', 'opengl', 'opengles', 'metal', 'd3d12', 'd3d11', 'null'] as const;
@@ -13,6 +14,12 @@ export interface DawnGpu {
   gpu: GPU;
   /** The Dawn backend forced by DLC_GPU_BACKEND, if any. */
   backend: string | undefined;
+  /**
+   * A second Dawn instance whose devices have Dawn's shader robustness off, for `createEngine` to use where the
+   * adapter is lavapipe (src/gpu/robustness.ts says why that is safe there); absent when DLC_GPU_ROBUSTNESS=on.
+   * dawn.node takes toggles per instance, and which adapter is chosen is only known once one exists.
+   */
+  withoutRobustness?: () => GPU;
 }
 
 /**
@@ -81,13 +88,19 @@ export function createDawnGpu(backend = process.env.DLC_GPU_BACKEND || undefined
   Object.assign(globalThis, globals);
   // Waiting for the GPU must not spin a core that lavapipe's threads (the GPU here) need.
   paceDawnPolling();
-  const options = backend ? [`backend=${backend}`] : [];
-  if (process.env.DLC_GPU_DUMP_SHADERS) options.push('enable-dawn-features=dump_shaders,disable_symbol_renaming');
-  const gpu = create(options);
-  // Dawn enumerates adapters, and prints its limit notices, synchronously inside requestAdapter().
-  const requestAdapter = gpu.requestAdapter.bind(gpu);
-  const quiet: GPU = Object.create(gpu, {
-    requestAdapter: { value: (opts?: GPURequestAdapterOptions) => filterNativeStderr(() => requestAdapter(opts), DAWN_LIMIT_NOTICE) },
-  });
-  return { gpu: quiet, backend };
+  const setting = parseRobustnessSetting(process.env.DLC_GPU_ROBUSTNESS);
+  const toggles = process.env.DLC_GPU_DUMP_SHADERS ? ['dump_shaders', 'disable_symbol_renaming'] : [];
+  const instance = (extra: string[]) => {
+    const options = backend ? [`backend=${backend}`] : [];
+    const enabled = [...toggles, ...extra];
+    if (enabled.length) options.push(`enable-dawn-features=${enabled.join(',')}`);
+    const gpu = create(options);
+    // Dawn enumerates adapters, and prints its limit notices, synchronously inside requestAdapter().
+    const requestAdapter = gpu.requestAdapter.bind(gpu);
+    return Object.create(gpu, {
+      requestAdapter: { value: (opts?: GPURequestAdapterOptions) => filterNativeStderr(() => requestAdapter(opts), DAWN_LIMIT_NOTICE) },
+    }) as GPU;
+  };
+  const withoutRobustness = setting === 'auto' ? () => instance([DISABLE_ROBUSTNESS_TOGGLE]) : undefined;
+  return { gpu: instance([]), backend, withoutRobustness };
 }

@@ -68,6 +68,8 @@ export class Engine {
     readonly adapter: GPUAdapter,
     /** Held so the WebGPU instance lives as long as the device: Dawn's node binding crashes if it is collected first. */
     readonly gpu: GPU,
+    /** Whether Dawn's shader robustness is on (off only on lavapipe: src/gpu/robustness.ts). */
+    readonly robust = true,
   ) {
     this.limits = device.limits;
     this.storage = new BufferPool(device, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST);

@@ -24,7 +24,8 @@ export const info: Command = {
 Prints the adapter (vendor, architecture, backend), its features and key limits, and the model part types a
 config's \`type:\` keys can name (backbones, necks, heads, ..., detectors), with those of each --plugin.
 Exits 1 with advice on what to install when no adapter is available.
-DLC_GPU_BACKEND=vulkan|opengl|metal|d3d12 forces a Dawn backend.`,
+DLC_GPU_BACKEND=vulkan|opengl|metal|d3d12 forces a Dawn backend; DLC_GPU_ROBUSTNESS=on keeps Dawn's shader
+robustness on lavapipe too (it is dropped there by default: src/gpu/robustness.ts).`,
   async run(args) {
     let device = 'auto';
     let json = false;
@@ -56,6 +57,7 @@ DLC_GPU_BACKEND=vulkan|opengl|metal|d3d12 forces a Dawn backend.`,
       description: a.info.description,
       software: a.info.isFallbackAdapter,
       backend: process.env.DLC_GPU_BACKEND || 'default',
+      robustness: engine.robust ? 'on' : 'off',
       subgroupSize: [a.info.subgroupMinSize, a.info.subgroupMaxSize],
       features: [...a.features].sort(),
       limits: Object.fromEntries(keyLimits.map((k) => [k, a.limits[k]])),
@@ -69,6 +71,7 @@ DLC_GPU_BACKEND=vulkan|opengl|metal|d3d12 forces a Dawn backend.`,
         `vendor:        ${report.vendor}`,
         `architecture:  ${report.architecture}`,
         `backend:       ${report.backend}`,
+        `robustness:    ${engine.robust ? "on (Dawn's bounds checks)" : 'off (the driver checks every buffer access; DLC_GPU_ROBUSTNESS=on keeps Dawn\'s)'}`,
         `subgroup size: ${report.subgroupSize.join('..')}`,
         `features:      ${report.features.join(', ')}`,
         'limits:',

@@ -36,6 +36,24 @@ describe('pooling details', () => {
       expect(g.reduce((s, v) => s + v, 0)).toBeCloseTo(18, 4);
     });
   });
+  it('maxPool2d backward over more planes than one dispatch holds (65535) routes every gradient to its argmax', async () => {
+    await dg.scope(async () => {
+      // 70000 planes of 3 x 4, pooled 2 x 2 with stride 2 and ceil mode (2 x 2 outputs, the last row's window cut).
+      const planes = 70000;
+      const x = dg.randn([1, planes, 3, 4], { seed: 5 });
+      x.requiresGrad = true;
+      const { values, indices } = dg.maxPool2dWithIndices(x, 2, { ceilMode: true });
+      const up = dg.randn(values.shape, { seed: 6 });
+      dg.sum(dg.mul(values, up)).backward();
+      const [g, idx, u] = await Promise.all([x.grad!.toArray(), indices.toArray(), up.toArray()]);
+      const expected = new Float32Array(planes * 12);
+      for (let p = 0; p < planes; p++) for (let o = 0; o < 4; o++) expected[p * 12 + idx[p * 4 + o]!] += u[p * 4 + o]!;
+      expect(Array.from(g.subarray(0, 24))).toEqual(Array.from(expected.subarray(0, 24)));
+      let worst = 0;
+      for (let i = 0; i < g.length; i++) worst = Math.max(worst, Math.abs(g[i]! - expected[i]!));
+      expect(worst).toBe(0);
+    });
+  });
   const tiny = (shape: number[], seed: number) => [randomInput(shape, seed, -2, 2)];
   it('avgPool2d passes finite differences', async () => {
     expect(await gradcheck(([x]) => dg.avgPool2d(x!, 3, { stride: 2, padding: 1, ceilMode: true, countIncludePad: false }), tiny([1, 2, 4, 5], 21))).toBeLessThan(2e-2);

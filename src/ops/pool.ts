@@ -24,12 +24,26 @@ interface Geometry {
   countPad?: boolean;
 }
 
-function params(n: number, g: Geometry): Uniforms {
+function params(n: number, g: Geometry, planeBase = 0): Uniforms {
   return new Uniforms()
     .u32(n).u32(g.H).u32(g.W).u32(g.OH)
     .u32(g.OW).u32(g.kh).u32(g.kw).u32(g.sh)
     .u32(g.sw).u32(g.ph).u32(g.pw).u32(g.dh)
-    .u32(g.dw).u32(g.countPad ? 1 : 0).u32(0).u32(0);
+    .u32(g.dw).u32(g.countPad ? 1 : 0).u32(planeBase).u32(0);
+}
+
+/** max_bwd's columns per workgroup (ROW_WG) and the most planes one dispatch's z axis holds. */
+const ROW_WG = 64;
+const MAX_PLANES = 65535;
+
+/** dX of a max pool: one invocation per input pixel, rows and planes from the grid, the window geometry as constants. */
+function maxPoolBackward(grad: Tensor, idx: Tensor, dx: Tensor, g: Geometry): void {
+  const planes = dx.size / (g.H * g.W);
+  const constants = { KH: g.kh, KW: g.kw, SH: g.sh, SW: g.sw, PH: g.ph, PW: g.pw, DH: g.dh, DW: g.dw, ROW_WG };
+  for (let p0 = 0; p0 < planes; p0 += MAX_PLANES) {
+    const z = Math.min(MAX_PLANES, planes - p0);
+    engine().dispatch(K.maxBwd, [Math.ceil(g.W / ROW_WG), g.H, z], [grad.buffer, idx.buffer, dx.buffer], params(dx.size, g, p0), constants);
+  }
 }
 
 function spatial(x: Tensor, op: string): [number, number, number, number] {
@@ -81,7 +95,7 @@ export function maxPool2dWithIndices(x: Tensor, kernelSize: Pair, opts: PoolOpti
     let idx = indices;
     if (idx.disposed) forward(Tensor.empty(values.shape), (idx = Tensor.empty(values.shape)));
     const dx = Tensor.empty(x.shape);
-    if (dx.size > 0) engine().dispatch(K.maxBwd, grid(dx.size), [grad.buffer, idx.buffer, dx.buffer], params(dx.size, g));
+    if (dx.size > 0) maxPoolBackward(grad, idx, dx, g);
     return [dx];
   });
   return { values, indices };

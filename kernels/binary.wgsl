@@ -59,20 +59,27 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   Out[i] = apply(vec4<f32>(A[o.x]), vec4<f32>(B[o.y])).x;
 }
 
+// main4 does STEPS4 vec4s per invocation, WG apart (lavapipe pays per invocation and workgroup: as the norm row
+// kernels' ROW_STEPS).
+const STEPS4: u32 = 4u;
+
 @compute @workgroup_size(WG)
 fn main4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = flatIndex(wid, nwg, lid, WG);
-  if (i * 4u >= P.n) { return; }
-  var o: vec2<u32>;
-  if (P.rank == 1u) {
-    o = vec2<u32>(i * 4u * P.strideA[0].x, i * 4u * P.strideB[0].x);
-  } else {
-    o = offsets2(i * 4u, P.rank, P.shape, P.strideA, P.strideB);
+  let first = (wid.y * nwg.x + wid.x) * WG * STEPS4 + lid;
+  for (var j = 0u; j < STEPS4; j++) {
+    let i = first + j * WG;
+    if (i * 4u >= P.n) { return; }
+    var o: vec2<u32>;
+    if (P.rank == 1u) {
+      o = vec2<u32>(i * 4u * P.strideA[0].x, i * 4u * P.strideB[0].x);
+    } else {
+      o = offsets2(i * 4u, P.rank, P.shape, P.strideA, P.strideB);
+    }
+    // A broadcast operand (innermost stride 0) reads the vec4 holding its one value and splats it.
+    let va = A4[o.x / 4u];
+    let vb = B4[o.y / 4u];
+    let a = select(vec4<f32>(va[o.x % 4u]), va, P.innerA == 1u);
+    let b = select(vec4<f32>(vb[o.y % 4u]), vb, P.innerB == 1u);
+    Out4[i] = apply(a, b);
   }
-  // A broadcast operand (innermost stride 0) reads the vec4 holding its one value and splats it.
-  let va = A4[o.x / 4u];
-  let vb = B4[o.y / 4u];
-  let a = select(vec4<f32>(va[o.x % 4u]), va, P.innerA == 1u);
-  let b = select(vec4<f32>(vb[o.y % 4u]), vb, P.innerB == 1u);
-  Out4[i] = apply(a, b);
 }

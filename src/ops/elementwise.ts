@@ -32,6 +32,7 @@ function unaryRaw(x: Tensor, op: number, alpha = 0, beta = 0): Tensor {
 }
 
 const binary4Kernel = kernel('binary', 'main4');
+const BINARY4_STEPS = 4;
 
 function binaryRaw(a: Tensor, b: Tensor, op: number, alpha = 0): Tensor {
   const shape = broadcastShapes(a.shape, b.shape);
@@ -47,7 +48,8 @@ function binaryRaw(a: Tensor, b: Tensor, op: number, alpha = 0): Tensor {
   const wide = c.shape[inner]! % 4 === 0 && vec4able(sa) && vec4able(sb);
   const u = new Uniforms().u32(out.size).u32(op).u32(c.shape.length).u32(sa[inner]!).u32(sb[inner]!).f32(alpha);
   u.dims(c.shape).dims(sa).dims(sb);
-  if (wide) engine().dispatch(binary4Kernel, grid(out.size / 4), [a.buffer, b.buffer, out.buffer], u);
+  // main4: BINARY4_STEPS vec4s per invocation (kernels/binary.wgsl STEPS4).
+  if (wide) engine().dispatch(binary4Kernel, grid(Math.ceil(out.size / 4 / BINARY4_STEPS)), [a.buffer, b.buffer, out.buffer], u);
   else engine().dispatch(binaryKernel, grid(out.size), [a.buffer, b.buffer, out.buffer], u);
   return out;
 }

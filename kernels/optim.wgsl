@@ -19,6 +19,13 @@ const DECOUPLED = 16u;
 const CENTERED = 32u;
 const HAS_MOMENTUM = 64u;
 
+// Each invocation updates STEPS elements, WG apart (lavapipe pays per invocation and workgroup); the host
+// dispatches ceil(n / STEPS) invocations (src/optim/optimizer.ts OPTIM_STEPS).
+const STEPS: u32 = 4u;
+fn firstOf(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
+  return (wid.y * nwg.x + wid.x) * WG * STEPS + lid;
+}
+
 fn has(flag: u32) -> bool { return (U.flags & flag) != 0u; }
 
 // The gradient as the update rules see it: negated to maximise, with L2 weight decay folded in.
@@ -32,8 +39,14 @@ fn gradAt(i: u32, p: f32) -> f32 {
 @group(0) @binding(3) var<storage, read_write> S0: array<f32>;
 @compute @workgroup_size(WG)
 fn sgd(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = flatIndex(wid, nwg, lid, WG);
-  if (i >= U.n) { return; }
+  let first = firstOf(wid, nwg, lid);
+  for (var j = 0u; j < STEPS; j++) {
+    let i = first + j * WG;
+    if (i >= U.n) { return; }
+    sgdAt(i);
+  }
+}
+fn sgdAt(i: u32) {
   let p = P[i];
   var d = gradAt(i, p);
   if (has(HAS_MOMENTUM)) {
@@ -51,8 +64,14 @@ fn sgd(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3
 @group(0) @binding(5) var<storage, read_write> S2: array<f32>;
 @compute @workgroup_size(WG)
 fn adam(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = flatIndex(wid, nwg, lid, WG);
-  if (i >= U.n) { return; }
+  let first = firstOf(wid, nwg, lid);
+  for (var j = 0u; j < STEPS; j++) {
+    let i = first + j * WG;
+    if (i >= U.n) { return; }
+    adamAt(i);
+  }
+}
+fn adamAt(i: u32) {
   var p = P[i];
   let g = gradAt(i, p);
   if (has(DECOUPLED)) { p = p * (1.0 - U.lr * U.weightDecay); }
@@ -71,8 +90,14 @@ fn adam(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 // RMSprop: a = alpha, b = momentum. S1 = square_avg, S2 = grad_avg (centered), S0 = momentum buffer.
 @compute @workgroup_size(WG)
 fn rmsprop(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = flatIndex(wid, nwg, lid, WG);
-  if (i >= U.n) { return; }
+  let first = firstOf(wid, nwg, lid);
+  for (var j = 0u; j < STEPS; j++) {
+    let i = first + j * WG;
+    if (i >= U.n) { return; }
+    rmspropAt(i);
+  }
+}
+fn rmspropAt(i: u32) {
   let p = P[i];
   let g = gradAt(i, p);
   let sq = U.a * S1[i] + (1.0 - U.a) * g * g;
@@ -97,8 +122,14 @@ fn rmsprop(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
 // Adagrad: lr here is already lr / (1 + (t - 1) * lr_decay). S0 = sum of squares.
 @compute @workgroup_size(WG)
 fn adagrad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = flatIndex(wid, nwg, lid, WG);
-  if (i >= U.n) { return; }
+  let first = firstOf(wid, nwg, lid);
+  for (var j = 0u; j < STEPS; j++) {
+    let i = first + j * WG;
+    if (i >= U.n) { return; }
+    adagradAt(i);
+  }
+}
+fn adagradAt(i: u32) {
   let p = P[i];
   let g = gradAt(i, p);
   let s = S0[i] + g * g;

@@ -40,6 +40,35 @@ function setGrads(params: Tensor[], grads: number[][], shapes: number[][]): void
   });
 }
 
+// The update kernels do several elements per invocation (kernels/optim.wgsl STEPS): each case's parameters tiled
+// 400 times (thousands of elements, several workgroups, every step of the loop, a partial last one) must follow the
+// same PyTorch trace, tiled.
+describe('optimisers on long parameters', () => {
+  useGpu();
+  const R = 400;
+  const tile = (v: number[]) => Float32Array.from({ length: v.length * R }, (_, i) => v[i % v.length]!);
+  for (const c of fx.cases) {
+    it(`${c.optimizer} ${JSON.stringify(c.options)}, ${R} x each parameter`, async () => {
+      const params = c.params.map((p) => {
+        const t = dg.tensor(tile(p), [p.length * R]);
+        t.requiresGrad = true;
+        return t;
+      });
+      const opt = make(c, params);
+      for (let s = 0; s < c.grads.length; s++) {
+        params.forEach((p, i) => {
+          p.grad?.dispose();
+          p.grad = dg.keep(dg.tensor(tile(c.grads[s]![i]!), [p.size]));
+        });
+        opt.step();
+        for (let i = 0; i < params.length; i++) expectClose(await params[i]!.toArray(), tile(c.trace[s]![i]!), 1e-4, `step ${s + 1} parameter ${i}`);
+      }
+      opt.dispose();
+      for (const p of params) p.dispose();
+    });
+  }
+});
+
 describe('optimisers match torch.optim', () => {
   useGpu();
   for (const c of fx.cases) {

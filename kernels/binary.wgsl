@@ -59,15 +59,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   Out[i] = apply(vec4<f32>(A[o.x]), vec4<f32>(B[o.y])).x;
 }
 
-// main4 does STEPS4 vec4s per invocation, WG apart (lavapipe pays per invocation and workgroup: as the norm row
-// kernels' ROW_STEPS).
-const STEPS4: u32 = 4u;
+// vec4s per invocation of main4, WG apart (set by src/ops/elementwise.ts; see stepIndex).
+override STEPS: u32 = 1u;
 
 @compute @workgroup_size(WG)
 fn main4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let first = (wid.y * nwg.x + wid.x) * WG * STEPS4 + lid;
-  for (var j = 0u; j < STEPS4; j++) {
-    let i = first + j * WG;
+  for (var j = 0u; j < STEPS; j++) {
+    let i = stepIndex(wid, nwg, lid, WG, STEPS, j);
     if (i * 4u >= P.n) { return; }
     var o: vec2<u32>;
     if (P.rank == 1u) {

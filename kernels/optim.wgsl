@@ -19,12 +19,8 @@ const DECOUPLED = 16u;
 const CENTERED = 32u;
 const HAS_MOMENTUM = 64u;
 
-// Each invocation updates STEPS elements, WG apart (lavapipe pays per invocation and workgroup); the host
-// dispatches ceil(n / STEPS) invocations (src/optim/optimizer.ts OPTIM_STEPS).
-const STEPS: u32 = 4u;
-fn firstOf(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
-  return (wid.y * nwg.x + wid.x) * WG * STEPS + lid;
-}
+// Elements per invocation, WG apart (set by src/optim/optimizer.ts; see stepIndex).
+override STEPS: u32 = 1u;
 
 fn has(flag: u32) -> bool { return (U.flags & flag) != 0u; }
 
@@ -39,9 +35,8 @@ fn gradAt(i: u32, p: f32) -> f32 {
 @group(0) @binding(3) var<storage, read_write> S0: array<f32>;
 @compute @workgroup_size(WG)
 fn sgd(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let first = firstOf(wid, nwg, lid);
   for (var j = 0u; j < STEPS; j++) {
-    let i = first + j * WG;
+    let i = stepIndex(wid, nwg, lid, WG, STEPS, j);
     if (i >= U.n) { return; }
     sgdAt(i);
   }
@@ -64,9 +59,8 @@ fn sgdAt(i: u32) {
 @group(0) @binding(5) var<storage, read_write> S2: array<f32>;
 @compute @workgroup_size(WG)
 fn adam(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let first = firstOf(wid, nwg, lid);
   for (var j = 0u; j < STEPS; j++) {
-    let i = first + j * WG;
+    let i = stepIndex(wid, nwg, lid, WG, STEPS, j);
     if (i >= U.n) { return; }
     adamAt(i);
   }
@@ -90,9 +84,8 @@ fn adamAt(i: u32) {
 // RMSprop: a = alpha, b = momentum. S1 = square_avg, S2 = grad_avg (centered), S0 = momentum buffer.
 @compute @workgroup_size(WG)
 fn rmsprop(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let first = firstOf(wid, nwg, lid);
   for (var j = 0u; j < STEPS; j++) {
-    let i = first + j * WG;
+    let i = stepIndex(wid, nwg, lid, WG, STEPS, j);
     if (i >= U.n) { return; }
     rmspropAt(i);
   }
@@ -122,9 +115,8 @@ fn rmspropAt(i: u32) {
 // Adagrad: lr here is already lr / (1 + (t - 1) * lr_decay). S0 = sum of squares.
 @compute @workgroup_size(WG)
 fn adagrad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let first = firstOf(wid, nwg, lid);
   for (var j = 0u; j < STEPS; j++) {
-    let i = first + j * WG;
+    let i = stepIndex(wid, nwg, lid, WG, STEPS, j);
     if (i >= U.n) { return; }
     adagradAt(i);
   }

@@ -69,8 +69,8 @@ override ROW_WG: u32 = 64u;
 override CH: u32 = (KH - 1u) * DH / SH + 1u;
 override CW: u32 = (KW - 1u) * DW / SW + 1u;
 
-// One invocation per input pixel: workgroup x a block of ROW_WG columns, y the row, z the plane (from P.planeBase,
-// the grid's z axis holding at most 65535 planes a dispatch).
+// One invocation per input pixel: workgroup x a block of ROW_WG columns, y the row, z the plane (from P.planeBase:
+// large plane counts are split over dispatches).
 @compute @workgroup_size(ROW_WG)
 fn max_bwd(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let iw = wid.x * ROW_WG + lid;

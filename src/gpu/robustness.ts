@@ -5,7 +5,7 @@
 // arrays and guarding every loop with a 64-bit iteration counter (so that no loop can run forever). On lavapipe
 // the guard costs most: it is a per-lane vector in function memory, loaded, decremented, compared and stored on
 // every iteration of every k-loop, and it stops LLVM from treating the loop as countable. Without it the resnet_50
-// training step at 256 runs ~8% faster and a matmul 7-15% faster (bench/NOTES.md "robustness").
+// training step at 256 runs ~8% faster and a matmul 7-15% faster (bench/NOTES.md "full-frame" v16).
 //
 // It is dropped only where the driver itself still keeps every buffer access in bounds: lavapipe through Vulkan.
 // llvmpipe compiles each storage-buffer load and store with a test against the bound range (an access past it

@@ -32,16 +32,17 @@ function params(n: number, g: Geometry, planeBase = 0): Uniforms {
     .u32(g.dw).u32(g.countPad ? 1 : 0).u32(planeBase).u32(0);
 }
 
-/** max_bwd's columns per workgroup (ROW_WG) and the most planes one dispatch's z axis holds. */
+/** max_bwd's columns per workgroup (its ROW_WG). */
 const ROW_WG = 64;
-const MAX_PLANES = 65535;
 
 /** dX of a max pool: one invocation per input pixel, rows and planes from the grid, the window geometry as constants. */
 function maxPoolBackward(grad: Tensor, idx: Tensor, dx: Tensor, g: Geometry): void {
   const planes = dx.size / (g.H * g.W);
+  // The grid's z axis holds at most maxComputeWorkgroupsPerDimension planes a dispatch.
+  const max = engine().limits.maxComputeWorkgroupsPerDimension;
   const constants = { KH: g.kh, KW: g.kw, SH: g.sh, SW: g.sw, PH: g.ph, PW: g.pw, DH: g.dh, DW: g.dw, ROW_WG };
-  for (let p0 = 0; p0 < planes; p0 += MAX_PLANES) {
-    const z = Math.min(MAX_PLANES, planes - p0);
+  for (let p0 = 0; p0 < planes; p0 += max) {
+    const z = Math.min(max, planes - p0);
     engine().dispatch(K.maxBwd, [Math.ceil(g.W / ROW_WG), g.H, z], [grad.buffer, idx.buffer, dx.buffer], params(dx.size, g, p0), constants);
   }
 }

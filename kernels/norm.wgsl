@@ -7,6 +7,8 @@ struct Params {
   statG: u32, groups: u32, L: u32, O: u32,
   OS: u32, statDiv: u32, mode: u32, NG: u32,
   Cg: u32, count: f32, eps: f32, momentum: f32,
+  // Row kernels: log2 of the lanes that share one row (6: the whole workgroup, one row per workgroup row).
+  lgLanes: u32, pad0: u32, pad1: u32, pad2: u32,
 }
 @group(0) @binding(0) var<uniform> P: Params;
 override WG: u32 = 256;
@@ -290,6 +292,16 @@ const ROW_STEPS: u32 = 4u;
 fn rowOf(wid: vec3<u32>, nwg: vec3<u32>) -> u32 { return wid.z * nwg.y + wid.y; }
 fn statOf(r: u32) -> u32 { return (r / P.statDiv) % P.statG; }
 
+// Short rows share a workgroup: 2^P.lgLanes lanes walk one row, so a workgroup row holds RW >> lgLanes rows (rows of
+// 256 elements left 3/4 of a 64-lane workgroup idle). This lane's row, its first vec4 (of chunk wid.x, ROW_STEPS
+// vec4s per lane) and the lane stride.
+struct RowLane { r: u32, l0: u32, lanes: u32 }
+fn rowLane(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> RowLane {
+  let lanes = 1u << P.lgLanes;
+  let r = rowOf(wid, nwg) * (RW >> P.lgLanes) + (lid >> P.lgLanes);
+  return RowLane(r, wid.x * ROW_STEPS * lanes + (lid & (lanes - 1u)), lanes);
+}
+
 // y = x * a + b with a = invstd * W[c], b = B[c] - mean * a.
 @group(0) @binding(1) var<storage, read> NX4: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> NY4: array<vec4<f32>>;
@@ -304,7 +316,8 @@ fn epilogue4(v: vec4<f32>, i: u32) -> vec4<f32> {
 
 @compute @workgroup_size(RW)
 fn normalize_rows4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let r = rowOf(wid, nwg);
+  let w = rowLane(wid, nwg, lid);
+  let r = w.r;
   let S4 = P.S / 4u;
   if (r >= P.groups) { return; }
   let s = statOf(r);
@@ -312,7 +325,7 @@ fn normalize_rows4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroup
   let a = NStats[2u * s + 1u] * NW[c];
   let b = NB[c] - NStats[2u * s] * a;
   for (var j = 0u; j < ROW_STEPS; j++) {
-    let l = (wid.x * ROW_STEPS + j) * RW + lid;
+    let l = w.l0 + j * w.lanes;
     if (l >= S4) { return; }
     let i = r * S4 + l;
     NY4[i] = epilogue4(NX4[i] * a + b, i);
@@ -357,7 +370,8 @@ fn dxTerms(r: u32) -> DxTerms {
 
 @compute @workgroup_size(RW)
 fn dx_rows4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let r = rowOf(wid, nwg);
+  let w = rowLane(wid, nwg, lid);
+  let r = w.r;
   let S4 = P.S / 4u;
   if (r >= P.groups) { return; }
   let t = dxTerms(r);
@@ -367,7 +381,7 @@ fn dx_rows4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
   let fa = DStats[2u * s + 1u] * DW[c];
   let fb = DB[c] - DStats[2u * s] * fa;
   for (var j = 0u; j < ROW_STEPS; j++) {
-    let l = (wid.x * ROW_STEPS + j) * RW + lid;
+    let l = w.l0 + j * w.lanes;
     if (l >= S4) { return; }
     let i = r * S4 + l;
     let x = DX4[i];
@@ -396,32 +410,39 @@ var<workgroup> red64: array<vec2<f32>, RW>;
 
 @compute @workgroup_size(RW)
 fn row_sums4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let r = rowOf(wid, nwg);
-  if (r >= P.groups) { return; }
-  let s = r / P.statDiv;
-  let mean = RStat[2u * s];
+  // The whole row is this lane group's (one chunk): l0 is the lane's offset in it.
+  let w = rowLane(wid, nwg, lid);
+  let r = w.r;
   let L4 = P.L / 4u;
-  // The forward's affine step (MASK; the row is channel r % C).
-  let fa = RStat[2u * s + 1u] * RWeight[r % P.C];
-  let fb = RBias[r % P.C] - mean * fa;
   var sg = vec4<f32>(0.0);
   var sgx = vec4<f32>(0.0);
-  for (var l = lid; l < L4; l += RW) {
-    let x = RX4[r * L4 + l];
-    var g = RG4[r * L4 + l];
-    if (MASK) { g = reluMask4(g, x, fa, fb); }
-    sg += g;
-    sgx += g * (x - mean);
+  // Rows past the end still join the barriers below (a short last workgroup row).
+  let valid = r < P.groups;
+  let s = select(0u, r / P.statDiv, valid);
+  let mean = RStat[2u * s];
+  if (valid) {
+    // The forward's affine step (MASK; the row is channel r % C).
+    let fa = RStat[2u * s + 1u] * RWeight[r % P.C];
+    let fb = RBias[r % P.C] - mean * fa;
+    for (var l = w.l0; l < L4; l += w.lanes) {
+      let x = RX4[r * L4 + l];
+      var g = RG4[r * L4 + l];
+      if (MASK) { g = reluMask4(g, x, fa, fb); }
+      sg += g;
+      sgx += g * (x - mean);
+    }
   }
   let sumG = sg.x + sg.y + sg.z + sg.w;
   red64[lid] = vec2<f32>(sumG, sgx.x + sgx.y + sgx.z + sgx.w);
   workgroupBarrier();
-  for (var h = RW / 2u; h > 0u; h >>= 1u) {
-    if (lid < h) { red64[lid] += red64[lid + h]; }
+  let lane = lid & (w.lanes - 1u);
+  // The bound from the uniform itself: w mixes in lid, which WGSL's uniformity analysis follows through the struct.
+  for (var h = (1u << P.lgLanes) / 2u; h > 0u; h >>= 1u) {
+    if (lane < h) { red64[lid] += red64[lid + h]; }
     workgroupBarrier();
   }
-  if (lid == 0u) {
-    let t = red64[0];
+  if (valid && lane == 0u) {
+    let t = red64[lid];
     RowSums[2u * r] = t.x;
     RowSums[2u * r + 1u] = RStat[2u * s + 1u] * t.y;
   }

@@ -93,40 +93,70 @@ describe('normalisation epilogue (residual add, ReLU) in the normalise pass', ()
     expect(err).toBeLessThan(2e-2);
   });
 
-  it('the vec4 row kernels cover rows spanning several workgroups (forward and input gradient against the host)', async () => {
-    // S = 33 * 36 = 1188: 297 vec4s, more than one workgroup's 64 x 4, the last one partial.
-    const [N, C, H, W, G] = [2, 4, 33, 36, 2];
-    await dg.scope(async () => {
-      const x = dg.randn([N, C, H, W], { seed: 11 });
-      x.requiresGrad = true;
-      const probe = dg.randn([N, C, H, W], { seed: 12 });
-      const y = dg.groupNorm(x, G, null, null, 1e-5);
-      dg.sum(dg.mul(y, probe)).backward();
-      const [xs, gs, ys, dxs] = [await x.toArray(), await probe.toArray(), await y.toArray(), await x.grad!.toArray()];
-      const L = (C / G) * H * W;
-      const wantY = new Float32Array(xs.length);
-      const wantDx = new Float32Array(xs.length);
-      for (let g0 = 0; g0 < xs.length; g0 += L) {
-        let mean = 0;
-        for (let i = 0; i < L; i++) mean += xs[g0 + i]!;
-        mean /= L;
-        let v = 0;
-        for (let i = 0; i < L; i++) v += (xs[g0 + i]! - mean) ** 2;
-        const inv = 1 / Math.sqrt(v / L + 1e-5);
-        let mg = 0;
-        let mgx = 0;
-        for (let i = 0; i < L; i++) {
-          const xh = (xs[g0 + i]! - mean) * inv;
-          wantY[g0 + i] = xh;
-          mg += gs[g0 + i]! / L;
-          mgx += (gs[g0 + i]! * xh) / L;
-        }
-        for (let i = 0; i < L; i++) wantDx[g0 + i] = inv * (gs[g0 + i]! - mg - wantY[g0 + i]! * mgx);
-      }
-      expectClose(ys, wantY, 1e-4, 'y');
-      expectClose(dxs, wantDx, 1e-4, 'dx');
-    });
-  });
+  // Against a float64 host reference, with real affine parameters, plain and with the ReLU whose gradient the row
+  // kernels mask themselves: rows over several workgroups (S = 1188: 297 vec4s, the last chunk partial), rows
+  // sharing a workgroup (4 or 16 lanes a row: S = 64, 256, 1200), a last workgroup row only partly filled (15 rows
+  // of 4 or 16 a workgroup), and one row per workgroup row (S = 4096).
+  const HOST_CASES: [number, number, number, number, number][] = [
+    [2, 4, 33, 36, 2],
+    [3, 5, 16, 16, 5],
+    [1, 6, 30, 40, 3],
+    [2, 3, 8, 8, 1],
+    [1, 2, 64, 64, 2],
+  ];
+  for (const [N, C, H, W, G] of HOST_CASES) {
+    for (const relu of [false, true]) {
+      it(`the vec4 row kernels match the host: groupNorm [${N}, ${C}, ${H}, ${W}], ${G} groups${relu ? ', ReLU' : ''}: y, dx, dweight, dbias`, async () => {
+        await dg.scope(async () => {
+          const x = dg.randn([N, C, H, W], { seed: 11 });
+          const w = dg.add(dg.randn([C], { seed: 13 }), dg.ones([C]));
+          const b = dg.randn([C], { seed: 14 });
+          for (const t of [x, w, b]) t.requiresGrad = true;
+          const probe = dg.randn([N, C, H, W], { seed: 12 });
+          const y = dg.groupNorm(x, G, w, b, 1e-5, { relu });
+          dg.sum(dg.mul(y, probe)).backward();
+          const [xs, gs, ws, bs] = [await x.toArray(), await probe.toArray(), await w.toArray(), await b.toArray()];
+          const S = H * W;
+          const L = (C / G) * S;
+          const wantY = new Float64Array(xs.length);
+          const wantDx = new Float64Array(xs.length);
+          const wantDw = new Float64Array(C);
+          const wantDb = new Float64Array(C);
+          for (let g0 = 0; g0 < xs.length; g0 += L) {
+            let mean = 0;
+            for (let i = 0; i < L; i++) mean += xs[g0 + i]!;
+            mean /= L;
+            let v = 0;
+            for (let i = 0; i < L; i++) v += (xs[g0 + i]! - mean) ** 2;
+            const inv = 1 / Math.sqrt(v / L + 1e-5);
+            const xh = new Float64Array(L);
+            const dxh = new Float64Array(L);
+            let m1 = 0;
+            let m2 = 0;
+            for (let i = 0; i < L; i++) {
+              const c = Math.floor((g0 + i) / S) % C;
+              xh[i] = (xs[g0 + i]! - mean) * inv;
+              const pre = xh[i]! * ws[c]! + bs[c]!;
+              wantY[g0 + i] = relu ? Math.max(pre, 0) : pre;
+              const gp = relu && pre <= 0 ? 0 : gs[g0 + i]!;
+              wantDw[c] += gp * xh[i]!;
+              wantDb[c] += gp;
+              dxh[i] = gp * ws[c]!;
+              m1 += dxh[i]! / L;
+              m2 += (dxh[i]! * xh[i]!) / L;
+            }
+            for (let i = 0; i < L; i++) wantDx[g0 + i] = inv * (dxh[i]! - m1 - xh[i]! * m2);
+          }
+          expectClose(await y.toArray(), Float32Array.from(wantY), 1e-4, 'y');
+          expectClose(await x.grad!.toArray(), Float32Array.from(wantDx), 1e-4, 'dx');
+          // Sums over N * H * W elements: the reduction tolerance.
+          expectClose(await w.grad!.toArray(), Float32Array.from(wantDw), 1e-3, 'dweight');
+          expectClose(await b.grad!.toArray(), Float32Array.from(wantDb), 1e-3, 'dbias');
+          if (relu) expect(wantY.some((v) => v === 0)).toBe(true);
+        });
+      });
+    }
+  }
 
   it('names a residual of the wrong shape', () => {
     dg.tidy(() => {

@@ -45,6 +45,7 @@ function rowGrid(rows: number, chunks = 1): [number, number, number] {
 interface P {
   n?: number; C?: number; S?: number; statL?: number; statG?: number; groups?: number; L?: number; O?: number;
   OS?: number; statDiv?: number; mode?: number; NG?: number; Cg?: number; count?: number; eps?: number; momentum?: number;
+  lgLanes?: number;
 }
 
 function params(p: P): Uniforms {
@@ -53,6 +54,7 @@ function params(p: P): Uniforms {
   u.u32(p.statG ?? 0).u32(p.groups ?? 0).u32(p.L ?? 0).u32(p.O ?? 0);
   u.u32(p.OS ?? 0).u32(p.statDiv ?? 1).u32(p.mode ?? 0).u32(p.NG ?? 0);
   u.u32(p.Cg ?? 0).f32(p.count ?? 0).f32(p.eps ?? 0).f32(p.momentum ?? 0);
+  u.u32(p.lgLanes ?? 0).u32(0).u32(0).u32(0);
   return u;
 }
 
@@ -77,8 +79,35 @@ function rowPass(flat: KernelSpec, rows4: KernelSpec, rowsScalar: KernelSpec, x:
   const S = p.S!;
   if (S < MIN_ROW) return engine().dispatch(flat, grid(x.size), buffers, params({ ...p, n: x.size }), constants);
   const rows = x.size / S;
-  const vec = usesRows4(S);
-  engine().dispatch(vec ? rows4 : rowsScalar, rowGrid(rows, Math.ceil(S / (vec ? 4 * ROW_STEPS : 1) / RW)), vec ? [...buffers, ...extra4] : buffers, params({ ...p, n: x.size, groups: rows }), constants);
+  if (!usesRows4(S)) return engine().dispatch(rowsScalar, rowGrid(rows, Math.ceil(S / RW)), buffers, params({ ...p, n: x.size, groups: rows }), constants);
+  const lg = passLanes(S / 4);
+  const lanes = 1 << lg;
+  const g = rowGrid(Math.ceil(rows / (RW / lanes)), Math.ceil(S / 4 / (ROW_STEPS * lanes)));
+  engine().dispatch(rows4, g, [...buffers, ...extra4], params({ ...p, n: x.size, groups: rows, lgLanes: lg }), constants);
+}
+
+const LG_RW = Math.log2(RW);
+
+/**
+ * log2 of the lanes per row of normalize_rows4 / dx_rows4 for rows of S4 vec4s: the most lanes (a workgroup covers
+ * ROW_STEPS vec4s per lane of each of its rows) that leave at most a tenth of the covered vec4s idle, else the
+ * fewest idle. Rows of 64 vec4s (ResNet's 16x16 maps) take 16 lanes, 4 rows a workgroup; rows of 256 or more, 64.
+ */
+function passLanes(S4: number): number {
+  let best = LG_RW;
+  let bestUse = 0;
+  for (let lg = LG_RW; lg >= 0; lg--) {
+    const span = ROW_STEPS << lg;
+    const use = S4 / (Math.ceil(S4 / span) * span);
+    if (use >= 0.9) return lg;
+    if (use > bestUse) [best, bestUse] = [lg, use];
+  }
+  return best;
+}
+
+/** log2 of the lanes per row of row_sums4, which walks a whole row per lane group: about 16 vec4s per lane. */
+function sumLanes(L4: number): number {
+  return Math.max(0, Math.min(LG_RW, Math.floor(Math.log2(Math.max(1, L4 / 16)))));
 }
 
 /** Whether rows of S elements take the vec4 row kernels (normalize_rows4, dx_rows4, row_sums4). */
@@ -235,9 +264,10 @@ function rowNorm(op: string, x: Tensor, N: number, C: number, S: number, Cg: num
   return recordNorm(y, op, [x, w, b], epi, (g, mask) => {
     const st = stats.disposed ? computeStats() : stats;
     const rows = Tensor.empty([N * C, 2]);
-    const u = params({ C, groups: N * C, L: S, statDiv: Cg });
+    const lg = sumLanes(S / 4);
+    const u = params({ C, groups: N * C, L: S, statDiv: Cg, lgLanes: lg });
     // row_sums4 binds the weight and bias either way (read with MASK only: g stands in without it).
-    if (usesRows4(S)) engine().dispatch(K.rowSums4, rowGrid(N * C), [g.buffer, x.buffer, st.buffer, rows.buffer, (mask ? w : g).buffer, (mask ? b : g).buffer], u, { MASK: mask ? 1 : 0 });
+    if (usesRows4(S)) engine().dispatch(K.rowSums4, rowGrid(Math.ceil((N * C) / (RW >> lg))), [g.buffer, x.buffer, st.buffer, rows.buffer, (mask ? w : g).buffer, (mask ? b : g).buffer], u, { MASK: mask ? 1 : 0 });
     else if (S >= 64 || N * C < 1024) engine().dispatch(K.rowSums, perGroup(N * C), [g.buffer, x.buffer, st.buffer, rows.buffer], u);
     else engine().dispatch(K.rowSumsNarrow, grid(N * C), [g.buffer, x.buffer, st.buffer, rows.buffer], u);
     const dW = Tensor.empty([C]);

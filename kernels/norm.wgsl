@@ -68,7 +68,9 @@ fn stats(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
 // vec4 loads, one gather per 4 elements instead of per element.
 @group(0) @binding(1) var<storage, read> SX4: array<vec4<f32>>;
 
-@compute @workgroup_size(RWG)
+// RW (64) invocations, not RWG: lavapipe runs a workgroup's subgroups as coroutines switched at every barrier, and
+// the 256-invocation tree cost as much as the sums (ResNet-50's GroupNorms at batch 8: 1.0-2.0x faster with 64).
+@compute @workgroup_size(RW)
 fn stats4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let g = wid.y * nwg.x + wid.x;
   if (g >= P.groups) { return; }
@@ -77,13 +79,13 @@ fn stats4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
   let shift = SX4[base4].x;
   var s1 = vec4<f32>(0.0);
   var s2 = vec4<f32>(0.0);
-  for (var l = lid; l < L4; l += RWG) {
+  for (var l = lid; l < L4; l += RW) {
     let d = SX4[base4 + l] - shift;
     s1 += d;
     s2 += d * d;
   }
-  let t = wgSum(lid, vec2<f32>(s1.x + s1.y + s1.z + s1.w, s2.x + s2.y + s2.z + s2.w)) / P.count;
-  if (lid == 0u) { storeStats(g, shift, t); }
+  let t = laneSum(lid, vec2<f32>(s1.x + s1.y + s1.z + s1.w, s2.x + s2.y + s2.z + s2.w), LG_RW);
+  if (lid == 0u) { storeStats(g, shift, t / P.count); }
 }
 
 // ---- running statistics: RM = (1 - m) RM + m mean, RV = (1 - m) RV + m unbiased var (batch of `count`) ----
@@ -285,6 +287,21 @@ fn dx(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<
 // so the row's statistics (row / statDiv) % statG, channel row % C and affine terms are uniform: no integer
 // division per element (lavapipe runs vector integer division lane by lane). Used when S is long enough ----
 const RW: u32 = 64u;
+const LG_RW: u32 = 6u;
+var<workgroup> red64: array<vec2<f32>, RW>;
+
+// Sums v over each run of 2^lg lanes of an RW-lane workgroup (lg uniform; call from uniform control flow): the run's
+// first lane gets its sum.
+fn laneSum(lid: u32, v: vec2<f32>, lg: u32) -> vec2<f32> {
+  red64[lid] = v;
+  workgroupBarrier();
+  let lane = lid & ((1u << lg) - 1u);
+  for (var h = (1u << lg) / 2u; h > 0u; h >>= 1u) {
+    if (lane < h) { red64[lid] += red64[lid + h]; }
+    workgroupBarrier();
+  }
+  return red64[lid];
+}
 // vec4s per invocation of normalize_rows4 and dx_rows4 (a workgroup covers RW * ROW_STEPS vec4s of its row): lavapipe
 // pays per workgroup, and 4 per invocation took a 640x480 ResNet-50 forward's normalise passes from 285 to 175 ms.
 const ROW_STEPS: u32 = 4u;
@@ -406,7 +423,6 @@ fn dx_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
 @group(0) @binding(2) var<storage, read> RX4: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read> RWeight: array<f32>;
 @group(0) @binding(6) var<storage, read> RBias: array<f32>;
-var<workgroup> red64: array<vec2<f32>, RW>;
 
 @compute @workgroup_size(RW)
 fn row_sums4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -432,17 +448,9 @@ fn row_sums4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg
       sgx += g * (x - mean);
     }
   }
-  let sumG = sg.x + sg.y + sg.z + sg.w;
-  red64[lid] = vec2<f32>(sumG, sgx.x + sgx.y + sgx.z + sgx.w);
-  workgroupBarrier();
-  let lane = lid & (w.lanes - 1u);
-  // The bound from the uniform itself: w mixes in lid, which WGSL's uniformity analysis follows through the struct.
-  for (var h = (1u << P.lgLanes) / 2u; h > 0u; h >>= 1u) {
-    if (lane < h) { red64[lid] += red64[lid + h]; }
-    workgroupBarrier();
-  }
-  if (valid && lane == 0u) {
-    let t = red64[lid];
+  // lgLanes from the uniform itself: w mixes in lid, which WGSL's uniformity analysis follows through the struct.
+  let t = laneSum(lid, vec2<f32>(sg.x + sg.y + sg.z + sg.w, sgx.x + sgx.y + sgx.z + sgx.w), P.lgLanes);
+  if (valid && (lid & (w.lanes - 1u)) == 0u) {
     RowSums[2u * r] = t.x;
     RowSums[2u * r + 1u] = RStat[2u * s + 1u] * t.y;
   }

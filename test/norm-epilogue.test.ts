@@ -158,6 +158,67 @@ describe('normalisation epilogue (residual add, ReLU) in the normalise pass', ()
     }
   }
 
+  // batchNorm's backward sums (bn_sums4 for S % 4 == 0: 64 lanes walking N runs of S / 4 vec4s) against a float64
+  // host reference: runs shorter than a workgroup's stride (S = 16, 60), equal to it (256), longer (1200); batch
+  // statistics (training) and frozen running statistics (whose dx has no mean terms).
+  const BN_CASES: [number, number, number, number][] = [
+    [8, 4, 2, 8],
+    [3, 2, 6, 10],
+    [2, 3, 16, 16],
+    [1, 2, 30, 40],
+  ];
+  for (const [N, C, H, W] of BN_CASES) {
+    for (const frozen of [false, true]) {
+      it(`batchNorm's backward sums match the host: [${N}, ${C}, ${H}, ${W}], ${frozen ? 'frozen' : 'batch'} statistics: dx, dweight, dbias`, async () => {
+        await dg.scope(async () => {
+          const x = dg.addScalar(dg.randn([N, C, H, W], { seed: 31 }), 0.5);
+          const w = dg.add(dg.randn([C], { seed: 32 }), dg.ones([C]));
+          const b = dg.randn([C], { seed: 33 });
+          const rm = dg.mulScalar(dg.randn([C], { seed: 34 }), 0.1);
+          const rv = dg.addScalar(dg.rand([C], { seed: 35 }), 0.5);
+          for (const t of [x, w, b]) t.requiresGrad = true;
+          const [rms, rvs] = [await rm.toArray(), await rv.toArray()];
+          const probe = dg.randn([N, C, H, W], { seed: 36 });
+          const y = dg.batchNorm2d(x, w, b, rm, rv, { training: true, frozenStats: frozen });
+          dg.sum(dg.mul(y, probe)).backward();
+          const [xs, gs, ws] = [await x.toArray(), await probe.toArray(), await w.toArray()];
+          const S = H * W;
+          const M = N * S;
+          const at = (n: number, c: number, i: number) => (n * C + c) * S + i;
+          const wantDx = new Float64Array(xs.length);
+          const wantDw = new Float64Array(C);
+          const wantDb = new Float64Array(C);
+          for (let c = 0; c < C; c++) {
+            let mean = rms[c]!;
+            let varc = rvs[c]!;
+            if (!frozen) {
+              mean = 0;
+              for (let n = 0; n < N; n++) for (let i = 0; i < S; i++) mean += xs[at(n, c, i)]! / M;
+              varc = 0;
+              for (let n = 0; n < N; n++) for (let i = 0; i < S; i++) varc += (xs[at(n, c, i)]! - mean) ** 2 / M;
+            }
+            const inv = 1 / Math.sqrt(varc + 1e-5);
+            for (let n = 0; n < N; n++)
+              for (let i = 0; i < S; i++) {
+                const k = at(n, c, i);
+                wantDw[c] += gs[k]! * (xs[k]! - mean) * inv;
+                wantDb[c] += gs[k]!;
+              }
+            for (let n = 0; n < N; n++)
+              for (let i = 0; i < S; i++) {
+                const k = at(n, c, i);
+                const xh = (xs[k]! - mean) * inv;
+                wantDx[k] = frozen ? ws[c]! * inv * gs[k]! : ws[c]! * inv * (gs[k]! - wantDb[c]! / M - (xh * wantDw[c]!) / M);
+              }
+          }
+          expectClose(await x.grad!.toArray(), Float32Array.from(wantDx), 1e-4, 'dx');
+          expectClose(await w.grad!.toArray(), Float32Array.from(wantDw), 1e-3, 'dweight');
+          expectClose(await b.grad!.toArray(), Float32Array.from(wantDb), 1e-3, 'dbias');
+        });
+      });
+    }
+  }
+
   it('names a residual of the wrong shape', () => {
     dg.tidy(() => {
       const x = dg.zeros([2, 8, 4, 4]);

@@ -17,6 +17,7 @@ const K = {
   fromRunning: kernel('norm', 'from_running'),
   normalize: kernel('norm', 'normalize'),
   bnSums: kernel('norm', 'bn_sums'),
+  bnSums4: kernel('norm', 'bn_sums4'),
   rowSums: kernel('norm', 'row_sums'),
   rowSumsNarrow: kernel('norm', 'row_sums_narrow'),
   gnCombine: kernel('norm', 'gn_combine'),
@@ -233,7 +234,7 @@ export function batchNorm2d(
     const dB = Tensor.empty([C]);
     const coef = Tensor.empty([C, 2]);
     const u = params({ groups: C, L: S, O: N, OS: C * S, statDiv: 1, mode: batchStats ? 0 : 1, count: N * S });
-    engine().dispatch(K.bnSums, perGroup(C), [g.buffer, x.buffer, st.buffer, w.buffer, dW.buffer, dB.buffer, coef.buffer], u);
+    engine().dispatch(S % 4 === 0 ? K.bnSums4 : K.bnSums, perGroup(C), [g.buffer, x.buffer, st.buffer, w.buffer, dW.buffer, dB.buffer, coef.buffer], u);
     const dx = x.requiresGrad ? dxRaw(g, x, st, w, coef, geometry) : null;
     return [dx, weight ? Tensor.reshapeOwned(dW, weight.shape) : null, bias ? Tensor.reshapeOwned(dB, bias.shape) : null];
   });

@@ -88,6 +88,33 @@ fn stats4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
   if (lid == 0u) { storeStats(g, shift, t / P.count); }
 }
 
+// The same for O runs of L = 4 * L4 elements OS apart (batchNorm over N, S % 4 == 0): vec4s on RW invocations, the
+// runs walked as bn_sums4 walks them.
+@compute @workgroup_size(RW)
+fn stats_runs4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let g = wid.y * nwg.x + wid.x;
+  if (g >= P.groups) { return; }
+  let L4 = P.L / 4u;
+  let OS4 = P.OS / 4u;
+  let shift = SX4[g * L4].x;
+  let stepO = RW / L4;
+  let stepL = RW % L4;
+  var o = lid / L4;
+  var l = lid % L4;
+  var s1 = vec4<f32>(0.0);
+  var s2 = vec4<f32>(0.0);
+  while (o < P.O) {
+    let d = SX4[o * OS4 + g * L4 + l] - shift;
+    s1 += d;
+    s2 += d * d;
+    l += stepL;
+    o += stepO;
+    if (l >= L4) { l -= L4; o += 1u; }
+  }
+  let t = laneSum(lid, vec2<f32>(s1.x + s1.y + s1.z + s1.w, s2.x + s2.y + s2.z + s2.w), LG_RW);
+  if (lid == 0u) { storeStats(g, shift, t / P.count); }
+}
+
 // ---- running statistics: RM = (1 - m) RM + m mean, RV = (1 - m) RV + m unbiased var (batch of `count`) ----
 @group(0) @binding(1) var<storage, read> RStats: array<f32>;
 @group(0) @binding(2) var<storage, read> RM: array<f32>;

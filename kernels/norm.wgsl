@@ -88,28 +88,31 @@ fn stats4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
   if (lid == 0u) { storeStats(g, shift, t / P.count); }
 }
 
-// The same for O runs of L = 4 * L4 elements OS apart (batchNorm over N, S % 4 == 0): vec4s on RW invocations, the
-// runs walked as bn_sums4 walks them.
+// The vec4 walk of the RW-invocation kernels over group g's O runs of L4 = L / 4 vec4s, OS / 4 apart: lane lid starts
+// at (lid / L4, lid % L4) and steps RW vec4s, with the step decomposed once into (RW / L4, RW % L4) runs and vec4s,
+// so no division per step (lavapipe divides lane by lane).
+struct Walk4 { o: u32, l: u32 }
+fn walk4Start(lid: u32) -> Walk4 { let L4 = P.L / 4u; return Walk4(lid / L4, lid % L4); }
+fn walk4Next(w: Walk4) -> Walk4 {
+  let L4 = P.L / 4u;
+  var r = Walk4(w.o + RW / L4, w.l + RW % L4);
+  if (r.l >= L4) { r.l -= L4; r.o += 1u; }
+  return r;
+}
+fn walk4Index(w: Walk4, g: u32) -> u32 { return w.o * (P.OS / 4u) + g * (P.L / 4u) + w.l; }
+
+// The same for O runs of L = 4 * L4 elements OS apart (batchNorm over N, S % 4 == 0): vec4s on RW invocations.
 @compute @workgroup_size(RW)
 fn stats_runs4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let g = wid.y * nwg.x + wid.x;
   if (g >= P.groups) { return; }
-  let L4 = P.L / 4u;
-  let OS4 = P.OS / 4u;
-  let shift = SX4[g * L4].x;
-  let stepO = RW / L4;
-  let stepL = RW % L4;
-  var o = lid / L4;
-  var l = lid % L4;
+  let shift = SX4[g * (P.L / 4u)].x;
   var s1 = vec4<f32>(0.0);
   var s2 = vec4<f32>(0.0);
-  while (o < P.O) {
-    let d = SX4[o * OS4 + g * L4 + l] - shift;
+  for (var w = walk4Start(lid); w.o < P.O; w = walk4Next(w)) {
+    let d = SX4[walk4Index(w, g)] - shift;
     s1 += d;
     s2 += d * d;
-    l += stepL;
-    o += stepO;
-    if (l >= L4) { l -= L4; o += 1u; }
   }
   let t = laneSum(lid, vec2<f32>(s1.x + s1.y + s1.z + s1.w, s2.x + s2.y + s2.z + s2.w), LG_RW);
   if (lid == 0u) { storeStats(g, shift, t / P.count); }
@@ -198,24 +201,26 @@ fn partialSums(r: u32, lid: u32) -> vec2<f32> {
   return acc;
 }
 
+fn storeBnSums(r: u32, t: vec2<f32>) {
+  BdB[r] = t.x;
+  BdW[r] = t.y;
+  let k = select(BW[r] / P.count, 0.0, P.mode == 1u);
+  BCoef[2u * r] = k * t.x;
+  BCoef[2u * r + 1u] = k * t.y;
+}
+
 // batchNorm: r = channel; writes dW, dB and Coef = w * (sum dy, sum dy xhat) / count (zero when mode 1: frozen statistics).
 @compute @workgroup_size(RWG)
 fn bn_sums(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let r = wid.y * nwg.x + wid.x;
   if (r >= P.groups) { return; }
   let t = wgSum(lid, partialSums(r, lid));
-  if (lid == 0u) {
-    BdB[r] = t.x;
-    BdW[r] = t.y;
-    let k = select(BW[r] / P.count, 0.0, P.mode == 1u);
-    BCoef[2u * r] = k * t.x;
-    BCoef[2u * r + 1u] = k * t.y;
-  }
+  if (lid == 0u) { storeBnSums(r, t); }
 }
 
-// The same over vec4s (L % 4 == 0) on RW invocations: lane lid walks the channel's O runs of L4 vec4s from
-// (lid / L4, lid % L4) in steps of RW, as (o, l) without a division per step. The 256-invocation scalar form spent
-// HRNet-W32's training step ~1 s in these sums: lavapipe pays per gather and per subgroup at each barrier.
+// The same over vec4s (L % 4 == 0) on RW invocations, walking the channel's runs with walk4. The 256-invocation
+// scalar form spent HRNet-W32's training step ~1 s in these sums: lavapipe pays per gather and per subgroup at each
+// barrier.
 @group(0) @binding(1) var<storage, read> BG4: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> BX4: array<vec4<f32>>;
 
@@ -225,31 +230,16 @@ fn bn_sums4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
   if (r >= P.groups) { return; }
   let mean = BStats[2u * r];
   let inv = BStats[2u * r + 1u];
-  let L4 = P.L / 4u;
-  let OS4 = P.OS / 4u;
-  let stepO = RW / L4;
-  let stepL = RW % L4;
-  var o = lid / L4;
-  var l = lid % L4;
   var sg = vec4<f32>(0.0);
   var sgx = vec4<f32>(0.0);
-  while (o < P.O) {
-    let i = o * OS4 + r * L4 + l;
+  for (var w = walk4Start(lid); w.o < P.O; w = walk4Next(w)) {
+    let i = walk4Index(w, r);
     let g = BG4[i];
     sg += g;
     sgx += g * (BX4[i] - mean);
-    l += stepL;
-    o += stepO;
-    if (l >= L4) { l -= L4; o += 1u; }
   }
   let t = laneSum(lid, vec2<f32>(sg.x + sg.y + sg.z + sg.w, (sgx.x + sgx.y + sgx.z + sgx.w) * inv), LG_RW);
-  if (lid == 0u) {
-    BdB[r] = t.x;
-    BdW[r] = t.y;
-    let k = select(BW[r] / P.count, 0.0, P.mode == 1u);
-    BCoef[2u * r] = k * t.x;
-    BCoef[2u * r + 1u] = k * t.y;
-  }
+  if (lid == 0u) { storeBnSums(r, t); }
 }
 
 // groupNorm / layerNorm: r = (n, c) row of L = H*W; RowSums[2r..] = (sum dy, sum dy xhat).

@@ -88,7 +88,7 @@ fn stats4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
   if (lid == 0u) { storeStats(g, shift, t / P.count); }
 }
 
-// The vec4 walk of the RW-invocation kernels over group g's O runs of L4 = L / 4 vec4s, OS / 4 apart: lane lid starts
+// The vec4 walk of bn_sums4 over group g's O runs of L4 = L / 4 vec4s, OS / 4 apart: lane lid starts
 // at (lid / L4, lid % L4) and steps RW vec4s, with the step decomposed once into (RW / L4, RW % L4) runs and vec4s,
 // so no division per step (lavapipe divides lane by lane).
 struct Walk4 { o: u32, l: u32 }
@@ -100,23 +100,6 @@ fn walk4Next(w: Walk4) -> Walk4 {
   return r;
 }
 fn walk4Index(w: Walk4, g: u32) -> u32 { return w.o * (P.OS / 4u) + g * (P.L / 4u) + w.l; }
-
-// The same for O runs of L = 4 * L4 elements OS apart (batchNorm over N, S % 4 == 0): vec4s on RW invocations.
-@compute @workgroup_size(RW)
-fn stats_runs4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let g = wid.y * nwg.x + wid.x;
-  if (g >= P.groups) { return; }
-  let shift = SX4[g * (P.L / 4u)].x;
-  var s1 = vec4<f32>(0.0);
-  var s2 = vec4<f32>(0.0);
-  for (var w = walk4Start(lid); w.o < P.O; w = walk4Next(w)) {
-    let d = SX4[walk4Index(w, g)] - shift;
-    s1 += d;
-    s2 += d * d;
-  }
-  let t = laneSum(lid, vec2<f32>(s1.x + s1.y + s1.z + s1.w, s2.x + s2.y + s2.z + s2.w), LG_RW);
-  if (lid == 0u) { storeStats(g, shift, t / P.count); }
-}
 
 // ---- running statistics: RM = (1 - m) RM + m mean, RV = (1 - m) RV + m unbiased var (batch of `count`) ----
 @group(0) @binding(1) var<storage, read> RStats: array<f32>;

@@ -13,7 +13,6 @@ import { grid } from './layout.ts';
 const K = {
   stats: kernel('norm', 'stats'),
   stats4: kernel('norm', 'stats4'),
-  statsRuns4: kernel('norm', 'stats_runs4'),
   running: kernel('norm', 'running'),
   fromRunning: kernel('norm', 'from_running'),
   normalize: kernel('norm', 'normalize'),
@@ -67,8 +66,7 @@ const perGroup = (groups: number): [number, number] => grid(groups, 1);
 function statsOf(x: Tensor, groups: number, L: number, O: number, OS: number, eps: number): Tensor {
   const stats = Tensor.empty([groups, 2]);
   // Contiguous groups of whole vec4s (groupNorm, layerNorm): `stats4`, 2.5x `stats` on ResNet-50's GroupNorms.
-  // Runs of whole vec4s (batchNorm with H*W % 4 == 0): `stats_runs4`.
-  const spec = L % 4 !== 0 ? K.stats : O === 1 ? K.stats4 : OS % 4 === 0 ? K.statsRuns4 : K.stats;
+  const spec = O === 1 && L % 4 === 0 ? K.stats4 : K.stats;
   engine().dispatch(spec, perGroup(groups), [x.buffer, stats.buffer], params({ groups, L, O, OS, count: L * O, eps }));
   return stats;
 }

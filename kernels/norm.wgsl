@@ -322,9 +322,10 @@ fn dx(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<
   DOut[i] = inv * (DG[i] * DW[c] - (DCoef[2u * s] + xhat * DCoef[2u * s + 1u]));
 }
 
-// ---- row kernels: the [N, C, S] view as N*C rows of S elements, one row per workgroup row (wid.y, wid.z),
-// so the row's statistics (row / statDiv) % statG, channel row % C and affine terms are uniform: no integer
-// division per element (lavapipe runs vector integer division lane by lane). Used when S is long enough ----
+// ---- row kernels: the [N, C, S] view as N*C rows of S elements, whole rows per workgroup row (wid.y, wid.z): one
+// (the scalar kernels; the vec4 ones with 64 lanes a row) or several short ones (rowLane), so the row's statistics
+// (row / statDiv) % statG, channel row % C and affine terms are found once per invocation, not per element (lavapipe
+// runs vector integer division lane by lane). Used when S is long enough ----
 const RW: u32 = 64u;
 const LG_RW: u32 = 6u;
 var<workgroup> red64: array<vec2<f32>, RW>;

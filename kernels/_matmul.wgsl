@@ -92,13 +92,25 @@ fn fmaRows4(acc: ptr<function, array<vec4<f32>, 8>>, a: array<f32, 8>, b: vec4<f
   (*acc)[6] = fma(vec4<f32>(a[6]), b, (*acc)[6]); (*acc)[7] = fma(vec4<f32>(a[7]), b, (*acc)[7]);
 }
 
+// Four k steps of 8 rows, each row's accumulator updated 4 times in a row (one spill reload and store per 4 FMAs).
+fn fmaRows4K4(acc: ptr<function, array<vec4<f32>, 8>>, a0: array<f32, 8>, a1: array<f32, 8>, a2: array<f32, 8>, a3: array<f32, 8>, q: array<vec4<f32>, 4>) {
+  for (var r = 0u; r < 8u; r++) {
+    (*acc)[r] = fma(vec4<f32>(a3[r]), q[3], fma(vec4<f32>(a2[r]), q[2], fma(vec4<f32>(a1[r]), q[1], fma(vec4<f32>(a0[r]), q[0], (*acc)[r]))));
+  }
+}
+
 // Four k steps of a 16 x 24 tile (main, main_k4): a0/a1 this lane's A rows at k .. k + 3 (rows lane and 8 + lane),
 // q[j] column j's B values at k .. k + 3.
 fn fmaK4Rows3(lo: ptr<function, array<vec3<f32>, 8>>, hi: ptr<function, array<vec3<f32>, 8>>, a0: vec4<f32>, a1: vec4<f32>, q: array<vec4<f32>, 3>, k: u32) {
-  for (var i = 0u; i < 4u; i++) {
-    let b = vec3<f32>(q[0][i], q[1][i], q[2][i]);
-    fmaRows3(lo, rowsA(a0[i], k + i, 0u), b);
-    fmaRows3(hi, rowsA(a1[i], k + i, 1u), b);
+  let b = array<vec3<f32>, 4>(vec3<f32>(q[0].x, q[1].x, q[2].x), vec3<f32>(q[0].y, q[1].y, q[2].y),
+                              vec3<f32>(q[0].z, q[1].z, q[2].z), vec3<f32>(q[0].w, q[1].w, q[2].w));
+  fmaRows3K4(lo, rowsA(a0.x, k, 0u), rowsA(a0.y, k + 1u, 0u), rowsA(a0.z, k + 2u, 0u), rowsA(a0.w, k + 3u, 0u), b);
+  fmaRows3K4(hi, rowsA(a1.x, k, 1u), rowsA(a1.y, k + 1u, 1u), rowsA(a1.z, k + 2u, 1u), rowsA(a1.w, k + 3u, 1u), b);
+}
+
+fn fmaRows3K4(acc: ptr<function, array<vec3<f32>, 8>>, a0: array<f32, 8>, a1: array<f32, 8>, a2: array<f32, 8>, a3: array<f32, 8>, b: array<vec3<f32>, 4>) {
+  for (var r = 0u; r < 8u; r++) {
+    (*acc)[r] = fma(vec3<f32>(a3[r]), b[3], fma(vec3<f32>(a2[r]), b[2], fma(vec3<f32>(a1[r]), b[1], fma(vec3<f32>(a0[r]), b[0], (*acc)[r]))));
   }
 }
 
@@ -180,14 +192,9 @@ fn main_n4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: v
       let q1 = B4[o + N4];
       let q2 = B4[o + 2u * N4];
       let q3 = B4[o + 3u * N4];
-      fmaRows4(&lo, rowsA(a0.x, k, 0u), q0);
-      fmaRows4(&hi, rowsA(a1.x, k, 1u), q0);
-      fmaRows4(&lo, rowsA(a0.y, k + 1u, 0u), q1);
-      fmaRows4(&hi, rowsA(a1.y, k + 1u, 1u), q1);
-      fmaRows4(&lo, rowsA(a0.z, k + 2u, 0u), q2);
-      fmaRows4(&hi, rowsA(a1.z, k + 2u, 1u), q2);
-      fmaRows4(&lo, rowsA(a0.w, k + 3u, 0u), q3);
-      fmaRows4(&hi, rowsA(a1.w, k + 3u, 1u), q3);
+      let q = array<vec4<f32>, 4>(q0, q1, q2, q3);
+      fmaRows4K4(&lo, rowsA(a0.x, k, 0u), rowsA(a0.y, k + 1u, 0u), rowsA(a0.z, k + 2u, 0u), rowsA(a0.w, k + 3u, 0u), q);
+      fmaRows4K4(&hi, rowsA(a1.x, k, 1u), rowsA(a1.y, k + 1u, 1u), rowsA(a1.z, k + 2u, 1u), rowsA(a1.w, k + 3u, 1u), q);
     }
     for (; k < K; k++) {
       let q = B4[bCol + k * N4];

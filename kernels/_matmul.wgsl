@@ -5,17 +5,21 @@
 // Shaped for lavapipe (llvmpipe's Vulkan), where 8 invocations are the 8 lanes of one SIMD register and every
 // storage-buffer load inside a loop is a per-lane gather (a branch, a bounds check and a scalar load per lane
 // and component), so loads per FMA decide the speed, not FMAs. A workgroup is 8 invocations = one subgroup
-// computing an 8-row tile of C with no workgroup memory and no barriers:
+// computing a tile of 8G rows of C (G row groups of 8, G = 2 or 4) with no workgroup memory and no barriers:
 //   - lane L loads A(m0 + L, k) (one gather for the 8 rows) and subgroupBroadcast hands row r's value to all lanes;
-//   - each lane owns some columns of the tile and keeps 8 rows x (3 or 4) columns of accumulators (more spill);
+//   - each lane owns some columns of the tile and keeps 8G rows x (3 or 4) columns of accumulators, far more than
+//     the registers: LLVM spills them, so each accumulator takes its 4 k steps' FMAs back to back (one reload and
+//     store per 4 FMAs; issued k-major, every row for k then every row for k + 1, it was one per FMA: 20-30% slower);
 //   - k advances by 4 per iteration, each operand's 4 values loaded back to back (when a lane walks a transposed
 //     operand with a power-of-two stride, interleaving them with the FMAs thrashes L1).
 // Three entry points, chosen by src/ops/matmul.ts:
-//   main     any shape and TA/TB: 8 x 24 tile, lane L owns columns n0 + L, n0 + L + 8, n0 + L + 16
-//            (B loads are 8 consecutive floats per gather when !TB). Per 4 k and lane: 16 loads, 96 FMAs.
-//   main_n4  !TB, N % 4 == 0, strideB % 4 == 0: 8 x 32 tile, lane L owns columns n0 + 4L .. n0 + 4L + 3, read as one
-//            vec4 (one branch and bounds check per lane for 4 floats). Per 4 k and lane: 4 + 4 vec4 loads, 128 FMAs.
+//   main     any shape and TA/TB: 8G x 24 tile, lane L owns columns n0 + L, n0 + L + 8, n0 + L + 16
+//            (B loads are 8 consecutive floats per gather when !TB). Per 4 k, lane and row group: 12 B loads, 96 FMAs.
+//   main_n4  !TB, N % 4 == 0, strideB % 4 == 0: 8G x 32 tile, lane L owns columns n0 + 4L .. n0 + 4L + 3, read as
+//            one vec4 (one branch and bounds check per lane for 4 floats). Per 4 k and lane: 4 B vec4 loads and G A
+//            loads for 128G FMAs.
 //   main_k4  TB, !TA, K % 4 == 0, strideB % 4 == 0: like main, with each column's 4 k values read as one vec4.
+// G = 4 (32-row tiles) halves the B loads per FMA: 8-15% faster where M fills the tiles; src/ops/matmul.ts picks it.
 // Rows and columns past the edge are clamped for loading and skipped when storing, so any M, N, K works.
 // mBase/zBase: first tile row and batch index of this dispatch (large grids are split, 65535 workgroups per axis).
 // ZSUM: C [M, N] = sum over the batch of A[b] x B[b], each workgroup walking the batch (dispatched with one z): a
@@ -33,6 +37,8 @@ override TA: bool = false;
 override TB: bool = false;
 override AV: bool = false;
 override ZSUM: bool = false;
+// Row groups of 8 per tile: 2 or 4.
+override G: u32 = 2u;
 
 // One past the last batch index this workgroup multiplies (ZSUM: all of them, from z = 0).
 fn zEnd(z: u32) -> u32 {
@@ -57,18 +63,17 @@ fn tileOf(wid: vec3<u32>, nwg: vec3<u32>) -> vec2<u32> {
   return vec2<u32>(b * SWZ + r % width, r / width);
 }
 
-// Set by each entry point: offsets of A(m0 + r, 0) for the tile's 16 rows and the step from A(m, k) to A(m, k + 1).
-var<private> aRow: array<u32, 16>;
+// Set by each entry point: offsets of A(m0 + r, 0) for the tile's 8G rows and the step from A(m, k) to A(m, k + 1).
+var<private> aRow: array<u32, 32>;
 var<private> aStep: u32;
 
-
-// Tile setup shared by the entry points: sets aRow/aStep and returns the offsets of A(m0 + lane, 0) and
-// A(m0 + 8 + lane, 0), the rows this lane loads (rows past the edge clamped to the last).
-fn setupA(baseA: u32, m0: u32, lane: u32) -> vec2<u32> {
+// Tile setup shared by the entry points: sets aRow/aStep and returns the offsets of A(m0 + 8g + lane, 0) for
+// g < G, the rows this lane loads (rows past the edge clamped to the last).
+fn setupA(baseA: u32, m0: u32, lane: u32) -> vec4<u32> {
   var mStride: u32;
   if (TA) { aStep = P.M; mStride = 1u; } else { aStep = 1u; mStride = P.K; }
-  for (var r = 0u; r < 16u; r++) { aRow[r] = baseA + min(m0 + r, P.M - 1u) * mStride; }
-  return baseA + min(vec2<u32>(m0 + lane, m0 + 8u + lane), vec2<u32>(P.M - 1u)) * mStride;
+  for (var r = 0u; r < 8u * G; r++) { aRow[r] = baseA + min(m0 + r, P.M - 1u) * mStride; }
+  return baseA + min(vec4<u32>(m0 + lane) + vec4<u32>(0u, 8u, 16u, 24u), vec4<u32>(P.M - 1u)) * mStride;
 }
 
 // A(m0 + lane, k .. k + 3).
@@ -76,6 +81,12 @@ fn ownA(aOwn: u32, k: u32) -> vec4<f32> {
   let o = aOwn + k * aStep;
   if (AV) { return A4[o >> 2u]; }
   return vec4<f32>(aAt(o), aAt(o + aStep), aAt(o + 2u * aStep), aAt(o + 3u * aStep));
+}
+
+// ownA for each row group's row (aOwn from setupA). With G == 2 nothing reads groups 2 and 3: their loads are
+// dead code.
+fn ownRows(aOwn: vec4<u32>, k: u32) -> array<vec4<f32>, 4> {
+  return array<vec4<f32>, 4>(ownA(aOwn.x, k), ownA(aOwn.y, k), ownA(aOwn.z, k), ownA(aOwn.w, k));
 }
 
 fn fmaRows3(acc: ptr<function, array<vec3<f32>, 8>>, a: array<f32, 8>, b: vec3<f32>) {
@@ -92,42 +103,52 @@ fn fmaRows4(acc: ptr<function, array<vec4<f32>, 8>>, a: array<f32, 8>, b: vec4<f
   (*acc)[6] = fma(vec4<f32>(a[6]), b, (*acc)[6]); (*acc)[7] = fma(vec4<f32>(a[7]), b, (*acc)[7]);
 }
 
-// Four k steps of 8 rows, each row's accumulator updated 4 times in a row (one spill reload and store per 4 FMAs).
-fn fmaRows4K4(acc: ptr<function, array<vec4<f32>, 8>>, a0: array<f32, 8>, a1: array<f32, 8>, a2: array<f32, 8>, a3: array<f32, 8>, q: array<vec4<f32>, 4>) {
-  for (var r = 0u; r < 8u; r++) {
-    (*acc)[r] = fma(vec4<f32>(a3[r]), q[3], fma(vec4<f32>(a2[r]), q[2], fma(vec4<f32>(a1[r]), q[1], fma(vec4<f32>(a0[r]), q[0], (*acc)[r]))));
-  }
-}
-
-// Four k steps of a 16 x 24 tile (main, main_k4): a0/a1 this lane's A rows at k .. k + 3 (rows lane and 8 + lane),
-// q[j] column j's B values at k .. k + 3.
-fn fmaK4Rows3(lo: ptr<function, array<vec3<f32>, 8>>, hi: ptr<function, array<vec3<f32>, 8>>, a0: vec4<f32>, a1: vec4<f32>, q: array<vec4<f32>, 3>, k: u32) {
-  let b = array<vec3<f32>, 4>(vec3<f32>(q[0].x, q[1].x, q[2].x), vec3<f32>(q[0].y, q[1].y, q[2].y),
-                              vec3<f32>(q[0].z, q[1].z, q[2].z), vec3<f32>(q[0].w, q[1].w, q[2].w));
-  fmaRows3K4(lo, rowsA(a0.x, k, 0u), rowsA(a0.y, k + 1u, 0u), rowsA(a0.z, k + 2u, 0u), rowsA(a0.w, k + 3u, 0u), b);
-  fmaRows3K4(hi, rowsA(a1.x, k, 1u), rowsA(a1.y, k + 1u, 1u), rowsA(a1.z, k + 2u, 1u), rowsA(a1.w, k + 3u, 1u), b);
-}
-
-fn fmaRows3K4(acc: ptr<function, array<vec3<f32>, 8>>, a0: array<f32, 8>, a1: array<f32, 8>, a2: array<f32, 8>, a3: array<f32, 8>, b: array<vec3<f32>, 4>) {
+// Four k steps of row group g (8 rows; a: this lane's row at k .. k + 3) for 3 columns (main, main_k4): b[i] the
+// columns' B values at k + i. Each accumulator's 4 FMAs back to back, in k order.
+fn stepRows3(acc: ptr<function, array<vec3<f32>, 8>>, a: vec4<f32>, k: u32, g: u32, b: array<vec3<f32>, 4>) {
+  let a0 = rowsA(a.x, k, g);
+  let a1 = rowsA(a.y, k + 1u, g);
+  let a2 = rowsA(a.z, k + 2u, g);
+  let a3 = rowsA(a.w, k + 3u, g);
   for (var r = 0u; r < 8u; r++) {
     (*acc)[r] = fma(vec3<f32>(a3[r]), b[3], fma(vec3<f32>(a2[r]), b[2], fma(vec3<f32>(a1[r]), b[1], fma(vec3<f32>(a0[r]), b[0], (*acc)[r]))));
   }
 }
 
-// 16 x 24 tiles, lane L owning the interleaved columns n0 + L + 8j (j = 0, 1, 2): any shape and TA/TB.
+// The same for 4 adjacent columns (main_n4): q[i] their B values at k + i.
+fn stepRows4(acc: ptr<function, array<vec4<f32>, 8>>, a: vec4<f32>, k: u32, g: u32, q: array<vec4<f32>, 4>) {
+  let a0 = rowsA(a.x, k, g);
+  let a1 = rowsA(a.y, k + 1u, g);
+  let a2 = rowsA(a.z, k + 2u, g);
+  let a3 = rowsA(a.w, k + 3u, g);
+  for (var r = 0u; r < 8u; r++) {
+    (*acc)[r] = fma(vec4<f32>(a3[r]), q[3], fma(vec4<f32>(a2[r]), q[2], fma(vec4<f32>(a1[r]), q[1], fma(vec4<f32>(a0[r]), q[0], (*acc)[r]))));
+  }
+}
+
+// B's 4 k values of 3 columns (q[j] column j's) as the 4 k steps' column triples.
+fn byK3(q: array<vec4<f32>, 3>) -> array<vec3<f32>, 4> {
+  return array<vec3<f32>, 4>(vec3<f32>(q[0].x, q[1].x, q[2].x), vec3<f32>(q[0].y, q[1].y, q[2].y),
+                             vec3<f32>(q[0].z, q[1].z, q[2].z), vec3<f32>(q[0].w, q[1].w, q[2].w));
+}
+
+// Row groups 2 and 3 are dead code when G == 2: the override folds each `G == 4u` test.
+
+// 8G x 24 tiles, lane L owning the interleaved columns n0 + L + 8j (j = 0, 1, 2): any shape and TA/TB.
 @compute @workgroup_size(8)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
   let wid = vec3<u32>(tileOf(wg, nwg), wg.z);
-  let M = P.M;
   let N = P.N;
   let K = P.K;
   let z = P.zBase + wid.z;
-  let m0 = P.mBase + wid.y * 16u;
+  let m0 = P.mBase + wid.y * 8u * G;
   // This lane's three columns (clamped to the last one).
   let n = vec3<u32>(wid.x * 24u + lane) + vec3<u32>(0u, 8u, 16u);
   let nc = min(n, vec3<u32>(N - 1u));
-  var lo: array<vec3<f32>, 8>; // rows 0-7
-  var hi: array<vec3<f32>, 8>; // rows 8-15
+  var c0: array<vec3<f32>, 8>; // rows 8g .. 8g + 7 of the tile in cg
+  var c1: array<vec3<f32>, 8>;
+  var c2: array<vec3<f32>, 8>;
+  var c3: array<vec3<f32>, 8>;
   for (var zi = z; zi < zEnd(z); zi++) {
     let aOwn = setupA(zi * P.strideA, m0, lane);
     // B's columns and step along k.
@@ -136,23 +157,42 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     if (TB) { bCol = zi * P.strideB + nc * K; bStep = 1u; } else { bCol = zi * P.strideB + nc; bStep = N; }
     var k = 0u;
     for (; k + 4u <= K; k += 4u) {
-      let a0 = ownA(aOwn.x, k);
-      let a1 = ownA(aOwn.y, k);
+      // A first, then B, then the FMAs: a gather is a branch per lane, and loads between FMAs split the block.
+      let a = ownRows(aOwn, k);
       let o = k * bStep;
       let q0 = vec4<f32>(B[bCol.x + o], B[bCol.x + o + bStep], B[bCol.x + o + 2u * bStep], B[bCol.x + o + 3u * bStep]);
       let q1 = vec4<f32>(B[bCol.y + o], B[bCol.y + o + bStep], B[bCol.y + o + 2u * bStep], B[bCol.y + o + 3u * bStep]);
       let q2 = vec4<f32>(B[bCol.z + o], B[bCol.z + o + bStep], B[bCol.z + o + 2u * bStep], B[bCol.z + o + 3u * bStep]);
-      fmaK4Rows3(&lo, &hi, a0, a1, array<vec4<f32>, 3>(q0, q1, q2), k);
+      let b = byK3(array<vec4<f32>, 3>(q0, q1, q2));
+      stepRows3(&c0, a[0], k, 0u, b);
+      stepRows3(&c1, a[1], k, 1u, b);
+      if (G == 4u) {
+        stepRows3(&c2, a[2], k, 2u, b);
+        stepRows3(&c3, a[3], k, 3u, b);
+      }
     }
     for (; k < K; k++) {
       let o = k * bStep;
       let b = vec3<f32>(B[bCol.x + o], B[bCol.y + o], B[bCol.z + o]);
-      fmaRows3(&lo, rowsA(aAt(aOwn.x + k * aStep), k, 0u), b);
-      fmaRows3(&hi, rowsA(aAt(aOwn.y + k * aStep), k, 1u), b);
+      fmaRows3(&c0, rowsA(aAt(aOwn.x + k * aStep), k, 0u), b);
+      fmaRows3(&c1, rowsA(aAt(aOwn.y + k * aStep), k, 1u), b);
+      if (G == 4u) {
+        fmaRows3(&c2, rowsA(aAt(aOwn.z + k * aStep), k, 2u), b);
+        fmaRows3(&c3, rowsA(aAt(aOwn.w + k * aStep), k, 3u), b);
+      }
     }
   }
-  store3(z, m0, n, lo);
-  store3(z, m0 + 8u, n, hi);
+  storeRows3(z, m0, n, c0, c1, c2, c3);
+}
+
+// The tile's rows (those < M) at columns n (those < N).
+fn storeRows3(z: u32, m0: u32, n: vec3<u32>, c0: array<vec3<f32>, 8>, c1: array<vec3<f32>, 8>, c2: array<vec3<f32>, 8>, c3: array<vec3<f32>, 8>) {
+  store3(z, m0, n, c0);
+  store3(z, m0 + 8u, n, c1);
+  if (G == 4u) {
+    store3(z, m0 + 16u, n, c2);
+    store3(z, m0 + 24u, n, c3);
+  }
 }
 
 // C rows m0 .. m0 + 7 (those < M) at columns n (those < N).
@@ -167,7 +207,7 @@ fn store3(z: u32, m0: u32, n: vec3<u32>, acc: array<vec3<f32>, 8>) {
   }
 }
 
-// 16 x 32 tiles, lane L owning columns n0 + 4L .. n0 + 4L + 3 read as one vec4. Needs !TB, N % 4 == 0 and
+// 8G x 32 tiles, lane L owning columns n0 + 4L .. n0 + 4L + 3 read as one vec4. Needs !TB, N % 4 == 0 and
 // strideB % 4 == 0 (TA is free).
 @compute @workgroup_size(8)
 fn main_n4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
@@ -175,36 +215,45 @@ fn main_n4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: v
   let N = P.N;
   let K = P.K;
   let z = P.zBase + wid.z;
-  let m0 = P.mBase + wid.y * 16u;
+  let m0 = P.mBase + wid.y * 8u * G;
   let N4 = N / 4u;
   let n = wid.x * 32u + lane * 4u;
-  var lo: array<vec4<f32>, 8>;
-  var hi: array<vec4<f32>, 8>;
+  var c0: array<vec4<f32>, 8>;
+  var c1: array<vec4<f32>, 8>;
+  var c2: array<vec4<f32>, 8>;
+  var c3: array<vec4<f32>, 8>;
   for (var zi = z; zi < zEnd(z); zi++) {
     let aOwn = setupA(zi * P.strideA, m0, lane);
     let bCol = zi * (P.strideB / 4u) + min(n / 4u, N4 - 1u);
     var k = 0u;
     for (; k + 4u <= K; k += 4u) {
-      let a0 = ownA(aOwn.x, k);
-      let a1 = ownA(aOwn.y, k);
+      let a = ownRows(aOwn, k);
       let o = bCol + k * N4;
-      let q0 = B4[o];
-      let q1 = B4[o + N4];
-      let q2 = B4[o + 2u * N4];
-      let q3 = B4[o + 3u * N4];
-      let q = array<vec4<f32>, 4>(q0, q1, q2, q3);
-      fmaRows4K4(&lo, rowsA(a0.x, k, 0u), rowsA(a0.y, k + 1u, 0u), rowsA(a0.z, k + 2u, 0u), rowsA(a0.w, k + 3u, 0u), q);
-      fmaRows4K4(&hi, rowsA(a1.x, k, 1u), rowsA(a1.y, k + 1u, 1u), rowsA(a1.z, k + 2u, 1u), rowsA(a1.w, k + 3u, 1u), q);
+      let q = array<vec4<f32>, 4>(B4[o], B4[o + N4], B4[o + 2u * N4], B4[o + 3u * N4]);
+      stepRows4(&c0, a[0], k, 0u, q);
+      stepRows4(&c1, a[1], k, 1u, q);
+      if (G == 4u) {
+        stepRows4(&c2, a[2], k, 2u, q);
+        stepRows4(&c3, a[3], k, 3u, q);
+      }
     }
     for (; k < K; k++) {
       let q = B4[bCol + k * N4];
-      fmaRows4(&lo, rowsA(aAt(aOwn.x + k * aStep), k, 0u), q);
-      fmaRows4(&hi, rowsA(aAt(aOwn.y + k * aStep), k, 1u), q);
+      fmaRows4(&c0, rowsA(aAt(aOwn.x + k * aStep), k, 0u), q);
+      fmaRows4(&c1, rowsA(aAt(aOwn.y + k * aStep), k, 1u), q);
+      if (G == 4u) {
+        fmaRows4(&c2, rowsA(aAt(aOwn.z + k * aStep), k, 2u), q);
+        fmaRows4(&c3, rowsA(aAt(aOwn.w + k * aStep), k, 3u), q);
+      }
     }
   }
   if (n >= N) { return; }
-  store4(z, m0, n, lo);
-  store4(z, m0 + 8u, n, hi);
+  store4(z, m0, n, c0);
+  store4(z, m0 + 8u, n, c1);
+  if (G == 4u) {
+    store4(z, m0 + 16u, n, c2);
+    store4(z, m0 + 24u, n, c3);
+  }
 }
 
 // C rows m0 .. m0 + 7 (those < M) at columns n .. n + 3 (main_n4 only: it binds C as C4).
@@ -217,7 +266,7 @@ fn store4(z: u32, m0: u32, n: u32, acc: array<vec4<f32>, 8>) {
   }
 }
 
-// main's 16 x 24 tiles for B stored [N, K] (TB) with each column's 4 k values read as one vec4. Needs TB,
+// main's 8G x 24 tiles for B stored [N, K] (TB) with each column's 4 k values read as one vec4. Needs TB,
 // K % 4 == 0 and strideB % 4 == 0 (TA is free).
 @compute @workgroup_size(8)
 fn main_k4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
@@ -225,22 +274,25 @@ fn main_k4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: v
   let N = P.N;
   let K = P.K;
   let z = P.zBase + wid.z;
-  let m0 = P.mBase + wid.y * 16u;
+  let m0 = P.mBase + wid.y * 8u * G;
   let n = vec3<u32>(wid.x * 24u + lane) + vec3<u32>(0u, 8u, 16u);
-  var lo: array<vec3<f32>, 8>;
-  var hi: array<vec3<f32>, 8>;
+  var c0: array<vec3<f32>, 8>;
+  var c1: array<vec3<f32>, 8>;
+  var c2: array<vec3<f32>, 8>;
+  var c3: array<vec3<f32>, 8>;
   for (var zi = z; zi < zEnd(z); zi++) {
     let aOwn = setupA(zi * P.strideA, m0, lane);
     let bCol = zi * (P.strideB / 4u) + min(n, vec3<u32>(N - 1u)) * (K / 4u);
     for (var k = 0u; k < K; k += 4u) {
-      let a0 = ownA(aOwn.x, k);
-      let a1 = ownA(aOwn.y, k);
-      let q0 = B4[bCol.x + k / 4u];
-      let q1 = B4[bCol.y + k / 4u];
-      let q2 = B4[bCol.z + k / 4u];
-      fmaK4Rows3(&lo, &hi, a0, a1, array<vec4<f32>, 3>(q0, q1, q2), k);
+      let a = ownRows(aOwn, k);
+      let b = byK3(array<vec4<f32>, 3>(B4[bCol.x + k / 4u], B4[bCol.y + k / 4u], B4[bCol.z + k / 4u]));
+      stepRows3(&c0, a[0], k, 0u, b);
+      stepRows3(&c1, a[1], k, 1u, b);
+      if (G == 4u) {
+        stepRows3(&c2, a[2], k, 2u, b);
+        stepRows3(&c3, a[3], k, 3u, b);
+      }
     }
   }
-  store3(z, m0, n, lo);
-  store3(z, m0 + 8u, n, hi);
+  storeRows3(z, m0, n, c0, c1, c2, c3);
 }

@@ -99,3 +99,38 @@ describe('matmul with a transposed, shared A', () => {
     });
   }
 });
+
+// 32-row tiles (kernels/_matmul.wgsl G = 4, picked by src/ops/matmul.ts tileRows where M fills them and there are
+// enough workgroups): M = 250 leaves the last tile's rows 250-255 clamped, K = 37 runs the 1-step k tail, N = 419
+// the scalar entry point; every entry point, transposed operands and the batch sum.
+describe('matmul with 32-row tiles', () => {
+  useGpu();
+  for (const [batch, m, k, n, ta, tb, sum] of [
+    [1, 250, 37, 520, false, false, false],
+    [1, 250, 37, 520, true, false, false],
+    [2, 250, 37, 419, false, false, false],
+    [1, 250, 37, 419, true, true, false],
+    [1, 250, 36, 419, false, true, false],
+    [2, 250, 36, 419, true, true, false],
+    [3, 250, 12, 520, false, false, true],
+    [3, 256, 16, 419, false, true, true],
+  ] as const) {
+    it(`${batch} x [${m}, ${k}]${ta ? '^T' : ''} x [${k}, ${n}]${tb ? '^T' : ''}${sum ? ', summed' : ''}`, async () => {
+      await dg.scope(async () => {
+        const a = dg.randn([batch, m * k], { seed: 8 });
+        const b = dg.randn([batch, k * n], { seed: 9 });
+        const c = await dg.matmulRaw(a, b, m, n, k, batch, m * k, k * n, ta, tb, sum).toArray();
+        const [av, bv] = [await a.toArray(), await b.toArray()];
+        const products = Array.from({ length: batch }, (_, z) =>
+          hostMatmul(av.subarray(z * m * k, (z + 1) * m * k), bv.subarray(z * k * n, (z + 1) * k * n), m, k, n, ta, tb));
+        if (sum) {
+          const want = new Float32Array(m * n);
+          for (const p of products) for (let i = 0; i < p.length; i++) want[i]! += p[i]!;
+          expectClose(c, want, 1e-4, 'summed product');
+        } else {
+          products.forEach((want, z) => expectClose(c.subarray(z * m * n, (z + 1) * m * n), want, 1e-4, `product ${z}`));
+        }
+      });
+    });
+  }
+});

@@ -1,5 +1,5 @@
 // The matmul version ladder of bench/NOTES.md, re-measured: each version's kernel (bench/matmul-ladder/*.wgsl, then
-// matmulRaw with kernels/matmul.wgsl as v7) on square products, versions interleaved round by round so that load
+// matmulRaw with kernels/matmul.wgsl as v9) on square products, versions interleaved round by round so that load
 // from other processes hits them alike.
 // Run: npx tsx bench/matmul-ladder.ts [--cases 256,512,1024,2048,1024tb] [--rounds 5] [--versions v1,v2,...]
 import { readFileSync } from 'node:fs';
@@ -13,7 +13,7 @@ const { values: opts } = parseArgs({
   options: {
     cases: { type: 'string', default: '256,512,1024,2048,1024tb' },
     rounds: { type: 'string', default: '5' },
-    versions: { type: 'string', default: 'v1,v2,v3,v4,v5,v6,v7' },
+    versions: { type: 'string', default: 'v1,v2,v3,v4,v5,v6,v7,v8,v9' },
   },
 });
 
@@ -30,6 +30,13 @@ const flags = (tb: boolean) => ({ TA: 0, TB: tb ? 1 : 0 });
 const v56 = file('v5-v6');
 const v6n = raw(kernel(v56.file, 'main_n4'), 8, 32, () => ({ TA: 0 }));
 const v6k = raw(kernel(v56.file, 'main_k4'), 8, 24, () => ({ TA: 0 }));
+// v7 and v8 as src/ops/matmul.ts dispatched them: 16-row tiles, A as vec4s along k (AV; square, not transposed).
+const sixteenRows = (name: string) => {
+  const f = file(name);
+  const n4 = raw(kernel(f.file, 'main_n4'), 16, 32, () => ({ TA: 0, AV: 1 }));
+  const k4 = raw(kernel(f.file, 'main_k4'), 16, 24, () => ({ TA: 0, AV: 1 }));
+  return (a: dg.Tensor, b: dg.Tensor, n: number, tb: boolean) => (tb ? k4 : n4)(a, b, n, tb);
+};
 const all: Version[] = [
   { name: 'v1', change: 'engine-core kernel: 64x64 tile, 4x4 per invocation, workgroup memory', run: raw(file('v1'), 64, 64, flags) },
   { name: 'v2', change: 'no workgroup memory, 1 row x 16 cols per invocation (B "uniform")', run: raw(file('v2'), 64, 16, flags) },
@@ -37,7 +44,9 @@ const all: Version[] = [
   { name: 'v4', change: 'A rows: 1 gather + subgroupBroadcast; workgroup = 8 lanes', run: raw(file('v4'), 8, 24, flags) },
   { name: 'v5', change: '4 k of each operand loaded back to back', run: raw(v56, 8, 24, flags) },
   { name: 'v6', change: 'B as vec4: main_n4 (8x32, along N) / main_k4 (along K, for B^T)', run: (a, b, n, tb) => (tb ? v6k : v6n)(a, b, n, tb) },
-  { name: 'v7', change: '16-row tiles (2 A gathers/k, 48-64 acc/lane, spilled): kernels/matmul.wgsl', run: (a, b, n, tb) => dg.matmulRaw(a, b, n, n, n, 1, 0, 0, false, tb) },
+  { name: 'v7', change: '16-row tiles (2 A gathers/k, 48-64 acc/lane, spilled)', run: sixteenRows('v7') },
+  { name: 'v8', change: "each accumulator's 4 k-step FMAs back to back (one spill round trip per 4 FMAs)", run: sixteenRows('v8') },
+  { name: 'v9', change: '32-row tiles where M fills them (4 A gathers/k, half the B loads per FMA): kernels/matmul.wgsl', run: (a, b, n, tb) => dg.matmulRaw(a, b, n, n, n, 1, 0, 0, false, tb) },
 ];
 const versions = opts.versions.split(',').map((v) => all.find((x) => x.name === v) ?? (() => { throw new Error(`unknown version ${v}`); })());
 const cases = opts.cases.split(',').map((c) => ({ label: c, n: parseInt(c, 10), tb: c.endsWith('tb') }));

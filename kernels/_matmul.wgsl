@@ -1,4 +1,4 @@
-// Library for kernels/matmul.wgsl (subgroups) and kernels/matmul_portable.wgsl, which add `rowsA`.
+// Library for kernels/matmul.wgsl (subgroups) and kernels/matmul_portable.wgsl, which add `rowsA` and `rows4`.
 // Batched C[b] = A[b] x B[b]: A is [M, K] (or [K, M] when TA), B is [K, N] (or [N, K] when TB), C is [M, N].
 // Batch strides of 0 broadcast an operand.
 //
@@ -39,6 +39,10 @@ override AV: bool = false;
 override ZSUM: bool = false;
 // Row groups of 8 per tile: 2 or 4.
 override G: u32 = 2u;
+// TAV (TA, M % 4 == 0, strideA % 4 == 0; subgroup variant only): a transposed A's tile rows at one k are
+// contiguous, so lane 2i + h loads rows 8g + 4h .. 8g + 4h + 3 at k + i as one vec4 and `rows4` broadcasts from it:
+// one gather a lane per row group and 4 k instead of 4 scalar ones.
+override TAV: bool = false;
 
 // One past the last batch index this workgroup multiplies (ZSUM: all of them, from z = 0).
 fn zEnd(z: u32) -> u32 {
@@ -66,6 +70,8 @@ fn tileOf(wid: vec3<u32>, nwg: vec3<u32>) -> vec2<u32> {
 // Set by each entry point: offsets of A(m0 + r, 0) for the tile's 8G rows and the step from A(m, k) to A(m, k + 1).
 var<private> aRow: array<u32, 32>;
 var<private> aStep: u32;
+// TAV: offsets of the vec4 this lane loads for each row group at k = 0 (see TAV).
+var<private> aVec: vec4<u32>;
 
 // Tile setup shared by the entry points: sets aRow/aStep and returns the offsets of A(m0 + 8g + lane, 0) for
 // g < G, the rows this lane loads (rows past the edge clamped to the last).
@@ -73,6 +79,8 @@ fn setupA(baseA: u32, m0: u32, lane: u32) -> vec4<u32> {
   var mStride: u32;
   if (TA) { aStep = P.M; mStride = 1u; } else { aStep = 1u; mStride = P.K; }
   for (var r = 0u; r < 8u * G; r++) { aRow[r] = baseA + min(m0 + r, P.M - 1u) * mStride; }
+  // Clamped to the last whole vec4 of a k row: the rows past M it then feeds are never stored.
+  if (TAV) { aVec = baseA + (lane >> 1u) * P.M + min(vec4<u32>(m0 + 4u * (lane & 1u)) + vec4<u32>(0u, 8u, 16u, 24u), vec4<u32>(P.M - 4u)); }
   return baseA + min(vec4<u32>(m0 + lane) + vec4<u32>(0u, 8u, 16u, 24u), vec4<u32>(P.M - 1u)) * mStride;
 }
 
@@ -86,6 +94,10 @@ fn ownA(aOwn: u32, k: u32) -> vec4<f32> {
 // ownA for each row group's row (aOwn from setupA). With G == 2 nothing reads groups 2 and 3: their loads are
 // dead code.
 fn ownRows(aOwn: vec4<u32>, k: u32) -> array<vec4<f32>, 4> {
+  if (TAV) {
+    let o = (aVec + vec4<u32>(k * P.M)) >> vec4<u32>(2u);
+    return array<vec4<f32>, 4>(A4[o.x], A4[o.y], A4[o.z], A4[o.w]);
+  }
   return array<vec4<f32>, 4>(ownA(aOwn.x, k), ownA(aOwn.y, k), ownA(aOwn.z, k), ownA(aOwn.w, k));
 }
 
@@ -103,13 +115,14 @@ fn fmaRows4(acc: ptr<function, array<vec4<f32>, 8>>, a: array<f32, 8>, b: vec4<f
   (*acc)[6] = fma(vec4<f32>(a[6]), b, (*acc)[6]); (*acc)[7] = fma(vec4<f32>(a[7]), b, (*acc)[7]);
 }
 
-// Four k steps of row group g (8 rows; a: this lane's row at k .. k + 3) for 3 columns (main, main_k4): b[i] the
+// Four k steps of row group g (8 rows; a: what this lane loaded of them, see ownRows and rows4) for 3 columns (main, main_k4): b[i] the
 // columns' B values at k + i. Each accumulator's 4 FMAs back to back, in k order.
 fn stepRows3(acc: ptr<function, array<vec3<f32>, 8>>, a: vec4<f32>, k: u32, g: u32, b: array<vec3<f32>, 4>) {
-  let a0 = rowsA(a.x, k, g);
-  let a1 = rowsA(a.y, k + 1u, g);
-  let a2 = rowsA(a.z, k + 2u, g);
-  let a3 = rowsA(a.w, k + 3u, g);
+  let rk = rows4(a, k, g);
+  let a0 = rk[0];
+  let a1 = rk[1];
+  let a2 = rk[2];
+  let a3 = rk[3];
   for (var r = 0u; r < 8u; r++) {
     (*acc)[r] = fma(vec3<f32>(a3[r]), b[3], fma(vec3<f32>(a2[r]), b[2], fma(vec3<f32>(a1[r]), b[1], fma(vec3<f32>(a0[r]), b[0], (*acc)[r]))));
   }
@@ -117,10 +130,11 @@ fn stepRows3(acc: ptr<function, array<vec3<f32>, 8>>, a: vec4<f32>, k: u32, g: u
 
 // The same for 4 adjacent columns (main_n4): q[i] their B values at k + i.
 fn stepRows4(acc: ptr<function, array<vec4<f32>, 8>>, a: vec4<f32>, k: u32, g: u32, q: array<vec4<f32>, 4>) {
-  let a0 = rowsA(a.x, k, g);
-  let a1 = rowsA(a.y, k + 1u, g);
-  let a2 = rowsA(a.z, k + 2u, g);
-  let a3 = rowsA(a.w, k + 3u, g);
+  let rk = rows4(a, k, g);
+  let a0 = rk[0];
+  let a1 = rk[1];
+  let a2 = rk[2];
+  let a3 = rk[3];
   for (var r = 0u; r < 8u; r++) {
     (*acc)[r] = fma(vec4<f32>(a3[r]), q[3], fma(vec4<f32>(a2[r]), q[2], fma(vec4<f32>(a1[r]), q[1], fma(vec4<f32>(a0[r]), q[0], (*acc)[r]))));
   }

@@ -7,3 +7,8 @@ fn rowsA(own: f32, k: u32, g: u32) -> array<f32, 8> {
   return array<f32, 8>(aAt(aRow[r] + o), aAt(aRow[r + 1u] + o), aAt(aRow[r + 2u] + o), aAt(aRow[r + 3u] + o),
                        aAt(aRow[r + 4u] + o), aAt(aRow[r + 5u] + o), aAt(aRow[r + 6u] + o), aAt(aRow[r + 7u] + o));
 }
+
+// The 4 k steps' row values of row group g (a: unused here, each lane loads every row itself; no TAV).
+fn rows4(a: vec4<f32>, k: u32, g: u32) -> array<array<f32, 8>, 4> {
+  return array<array<f32, 8>, 4>(rowsA(a.x, k, g), rowsA(a.y, k + 1u, g), rowsA(a.z, k + 2u, g), rowsA(a.w, k + 3u, g));
+}

@@ -103,7 +103,7 @@ describe('matmul with a transposed, shared A', () => {
 // 32-row tiles (kernels/_matmul.wgsl G = 4, picked by src/ops/matmul.ts tileRows where M fills them and there are
 // enough workgroups): M = 250 leaves the last tile's rows 250-255 clamped, K = 37 runs the 1-step k tail, N = 419
 // the scalar entry point; every entry point, transposed operands and the batch sum.
-describe('matmul with 32-row tiles', () => {
+describe('matmul with 32-row tiles and vec4 loads of a transposed A', () => {
   useGpu();
   for (const [batch, m, k, n, ta, tb, sum] of [
     [1, 250, 37, 520, false, false, false],
@@ -114,6 +114,14 @@ describe('matmul with 32-row tiles', () => {
     [2, 250, 36, 419, true, true, false],
     [3, 250, 12, 520, false, false, true],
     [3, 256, 16, 419, false, true, true],
+    // TAV (A transposed, M % 4 == 0): lanes load a tile's rows at one k as vec4s; M = 252 clamps the last vec4s
+    // (rows 252-255 come from rows 248-251 and are not stored), M = 36 leaves a 16-row tile's second group past M.
+    [1, 252, 37, 520, true, false, false],
+    [2, 252, 36, 419, true, true, false],
+    [2, 252, 37, 419, true, false, false],
+    [3, 252, 12, 520, true, false, true],
+    [1, 36, 37, 64, true, false, false],
+    [2, 36, 36, 61, true, true, false],
   ] as const) {
     it(`${batch} x [${m}, ${k}]${ta ? '^T' : ''} x [${k}, ${n}]${tb ? '^T' : ''}${sum ? ', summed' : ''}`, async () => {
       await dg.scope(async () => {

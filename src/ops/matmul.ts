@@ -32,6 +32,8 @@ interface MatmulSpecs {
   main: KernelSpec;
   n4: KernelSpec;
   k4: KernelSpec;
+  /** The subgroup variant (kernels/matmul.wgsl), which alone has TAV. */
+  subgroups: boolean;
 }
 let specs: { device: GPUDevice; specs: MatmulSpecs } | null = null;
 
@@ -42,7 +44,7 @@ function matmulSpecs(): MatmulSpecs {
     const info = e.adapter.info as GPUAdapterInfo & { subgroupMinSize?: number };
     const subgroups = e.device.features.has('subgroups') && (info.subgroupMinSize ?? 0) >= LANES;
     const file = subgroups ? 'matmul' : 'matmul_portable';
-    specs = { device: e.device, specs: { main: kernel(file, 'main'), n4: kernel(file, 'main_n4'), k4: kernel(file, 'main_k4') } };
+    specs = { device: e.device, specs: { main: kernel(file, 'main'), n4: kernel(file, 'main_n4'), k4: kernel(file, 'main_k4'), subgroups } };
   }
   return specs.specs;
 }
@@ -53,11 +55,16 @@ function matmulSpecs(): MatmulSpecs {
  * `sumBatch`: C [1, M, N] is the sum of the products, accumulated inside the kernel (kernels/_matmul.wgsl ZSUM).
  */
 export function matmulRaw(a: Tensor, b: Tensor, m: number, n: number, k: number, batch: number, strideA: number, strideB: number, ta = false, tb = false, sumBatch = false): Tensor {
-  // A transposed and one matrix (shared by the batch, or batch 1; a conv's weight in its input gradient): multiply an
-  // [M, K] copy instead, whose 4 k values a lane reads as one vec4 (AV) rather than 4 scalars: 5-15% faster on
-  // resnet_50's 1x1 input gradients (bench/NOTES.md "matmul"). The copy (M*K floats) pays where each A value meets
-  // many columns (N * batch >= 4096); below that (layer3-4's big weights at 16x16) it cost about what it saved.
-  if (ta && (strideA === 0 || batch === 1) && a.size === m * k && k % 4 === 0 && n >= 64 && n * batch >= 4096) {
+  const entries = matmulSpecs();
+  // A transposed (a conv's weight in its input gradient, an activation in a weight gradient): the subgroup kernel
+  // reads a tile's rows at one k as aligned vec4s spread over the lanes (kernels/_matmul.wgsl TAV), 10-15% faster
+  // than 4 scalar k values a lane and than the [M, K] copy below (bench/NOTES.md "matmul" v10).
+  const tav = ta && entries.subgroups && m % 4 === 0 && strideA % 4 === 0;
+  // Otherwise, A transposed and one matrix (shared by the batch, or batch 1): multiply an [M, K] copy instead, whose 4
+  // k values a lane reads as one vec4 (AV) rather than 4 scalars: 5-15% faster on resnet_50's 1x1 input gradients
+  // before TAV. The copy (M*K floats) pays where each A value meets many columns (N * batch >= 4096); below that
+  // (layer3-4's big weights at 16x16) it cost about what it saved.
+  if (ta && !tav && (strideA === 0 || batch === 1) && a.size === m * k && k % 4 === 0 && n >= 64 && n * batch >= 4096) {
     const at = noGrad(() => {
       const view = Tensor.view(a, [k, m]);
       const t = transpose(view);
@@ -71,7 +78,6 @@ export function matmulRaw(a: Tensor, b: Tensor, m: number, n: number, k: number,
   const out = Tensor.empty([sumBatch ? 1 : batch, m, n]);
   if (out.size === 0) return out;
   const e = engine();
-  const entries = matmulSpecs();
   // The entry point by shape (see above); each (entry, TA, TB) is one pipeline.
   let spec = entries.main;
   let tileN = 24;
@@ -83,6 +89,7 @@ export function matmulRaw(a: Tensor, b: Tensor, m: number, n: number, k: number,
   }
   // A's rows as aligned vec4s along k (see kernels/_matmul.wgsl AV).
   if (!ta && k % 4 === 0 && strideA % 4 === 0) constants = { ...constants, AV: 1 };
+  if (tav) constants = { ...constants, TAV: 1 };
   if (sumBatch && batch > 1) constants = { ...constants, ZSUM: 1 };
   // Summed, the batch is walked inside each workgroup: one z.
   const zs = sumBatch ? 1 : batch;

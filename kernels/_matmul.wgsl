@@ -115,28 +115,20 @@ fn fmaRows4(acc: ptr<function, array<vec4<f32>, 8>>, a: array<f32, 8>, b: vec4<f
   (*acc)[6] = fma(vec4<f32>(a[6]), b, (*acc)[6]); (*acc)[7] = fma(vec4<f32>(a[7]), b, (*acc)[7]);
 }
 
-// Four k steps of row group g (8 rows; a: what this lane loaded of them, see ownRows and rows4) for 3 columns (main, main_k4): b[i] the
-// columns' B values at k + i. Each accumulator's 4 FMAs back to back, in k order.
+// Four k steps of row group g (8 rows; a: what this lane loaded of them, see ownRows and rows4) for 3 columns
+// (main, main_k4): b[i] the columns' B values at k + i. Each accumulator's 4 FMAs back to back, in k order.
 fn stepRows3(acc: ptr<function, array<vec3<f32>, 8>>, a: vec4<f32>, k: u32, g: u32, b: array<vec3<f32>, 4>) {
-  let rk = rows4(a, k, g);
-  let a0 = rk[0];
-  let a1 = rk[1];
-  let a2 = rk[2];
-  let a3 = rk[3];
+  let x = rows4(a, k, g);
   for (var r = 0u; r < 8u; r++) {
-    (*acc)[r] = fma(vec3<f32>(a3[r]), b[3], fma(vec3<f32>(a2[r]), b[2], fma(vec3<f32>(a1[r]), b[1], fma(vec3<f32>(a0[r]), b[0], (*acc)[r]))));
+    (*acc)[r] = fma(vec3<f32>(x[3][r]), b[3], fma(vec3<f32>(x[2][r]), b[2], fma(vec3<f32>(x[1][r]), b[1], fma(vec3<f32>(x[0][r]), b[0], (*acc)[r]))));
   }
 }
 
 // The same for 4 adjacent columns (main_n4): q[i] their B values at k + i.
 fn stepRows4(acc: ptr<function, array<vec4<f32>, 8>>, a: vec4<f32>, k: u32, g: u32, q: array<vec4<f32>, 4>) {
-  let rk = rows4(a, k, g);
-  let a0 = rk[0];
-  let a1 = rk[1];
-  let a2 = rk[2];
-  let a3 = rk[3];
+  let x = rows4(a, k, g);
   for (var r = 0u; r < 8u; r++) {
-    (*acc)[r] = fma(vec4<f32>(a3[r]), q[3], fma(vec4<f32>(a2[r]), q[2], fma(vec4<f32>(a1[r]), q[1], fma(vec4<f32>(a0[r]), q[0], (*acc)[r]))));
+    (*acc)[r] = fma(vec4<f32>(x[3][r]), q[3], fma(vec4<f32>(x[2][r]), q[2], fma(vec4<f32>(x[1][r]), q[1], fma(vec4<f32>(x[0][r]), q[0], (*acc)[r]))));
   }
 }
 

@@ -6,7 +6,8 @@
 // storage-buffer load inside a loop is a per-lane gather (a branch, a bounds check and a scalar load per lane
 // and component), so loads per FMA decide the speed, not FMAs. A workgroup is 8 invocations = one subgroup
 // computing a tile of 8G rows of C (G row groups of 8, G = 2 or 4) with no workgroup memory and no barriers:
-//   - lane L loads A(m0 + L, k) (one gather for the 8 rows) and subgroupBroadcast hands row r's value to all lanes;
+//   - lane L loads A(m0 + L, k) (one gather for the 8 rows; TAV below for a transposed A) and subgroupBroadcast
+//     hands row r's value to all lanes;
 //   - each lane owns some columns of the tile and keeps 8G rows x (3 or 4) columns of accumulators, far more than
 //     the registers: LLVM spills them, so each accumulator takes its 4 k steps' FMAs back to back (one reload and
 //     store per 4 FMAs; issued k-major, every row for k then every row for k + 1, it was one per FMA: 20-30% slower);
@@ -18,7 +19,7 @@
 //   main_n4  !TB, N % 4 == 0, strideB % 4 == 0: 8G x 32 tile, lane L owns columns n0 + 4L .. n0 + 4L + 3, read as
 //            one vec4 (one branch and bounds check per lane for 4 floats). Per 4 k and lane: 4 B vec4 loads and G A
 //            loads for 128G FMAs.
-//   main_k4  TB, !TA, K % 4 == 0, strideB % 4 == 0: like main, with each column's 4 k values read as one vec4.
+//   main_k4  TB, K % 4 == 0, strideB % 4 == 0: like main, with each column's 4 k values read as one vec4.
 // G = 4 (32-row tiles) halves the B loads per FMA: 8-15% faster where M fills the tiles; src/ops/matmul.ts picks it.
 // Rows and columns past the edge are clamped for loading and skipped when storing, so any M, N, K works.
 // mBase/zBase: first tile row and batch index of this dispatch (large grids are split, 65535 workgroups per axis).

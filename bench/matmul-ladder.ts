@@ -30,11 +30,12 @@ const flags = (tb: boolean) => ({ TA: 0, TB: tb ? 1 : 0 });
 const v56 = file('v5-v6');
 const v6n = raw(kernel(v56.file, 'main_n4'), 8, 32, () => ({ TA: 0 }));
 const v6k = raw(kernel(v56.file, 'main_k4'), 8, 24, () => ({ TA: 0 }));
-// v7 and v8 as src/ops/matmul.ts dispatched them: 16-row tiles, A as vec4s along k (AV; square, not transposed).
-const sixteenRows = (name: string) => {
-  const f = file(name);
-  const n4 = raw(kernel(f.file, 'main_n4'), 16, 32, () => ({ TA: 0, AV: 1 }));
-  const k4 = raw(kernel(f.file, 'main_k4'), 16, 24, () => ({ TA: 0, AV: 1 }));
+// v7 and v8 (one file, AM off / on) as src/ops/matmul.ts dispatched them: 16-row tiles, A as vec4s along k (AV;
+// square, not transposed).
+const v78 = file('v7-v8');
+const sixteenRows = (am: boolean) => {
+  const n4 = raw(kernel(v78.file, 'main_n4'), 16, 32, () => ({ TA: 0, AV: 1, AM: +am }));
+  const k4 = raw(kernel(v78.file, 'main_k4'), 16, 24, () => ({ TA: 0, AV: 1, AM: +am }));
   return (a: dg.Tensor, b: dg.Tensor, n: number, tb: boolean) => (tb ? k4 : n4)(a, b, n, tb);
 };
 const all: Version[] = [
@@ -44,8 +45,8 @@ const all: Version[] = [
   { name: 'v4', change: 'A rows: 1 gather + subgroupBroadcast; workgroup = 8 lanes', run: raw(file('v4'), 8, 24, flags) },
   { name: 'v5', change: '4 k of each operand loaded back to back', run: raw(v56, 8, 24, flags) },
   { name: 'v6', change: 'B as vec4: main_n4 (8x32, along N) / main_k4 (along K, for B^T)', run: (a, b, n, tb) => (tb ? v6k : v6n)(a, b, n, tb) },
-  { name: 'v7', change: '16-row tiles (2 A gathers/k, 48-64 acc/lane, spilled)', run: sixteenRows('v7') },
-  { name: 'v8', change: "each accumulator's 4 k-step FMAs back to back (one spill round trip per 4 FMAs)", run: sixteenRows('v8') },
+  { name: 'v7', change: '16-row tiles (2 A gathers/k, 48-64 acc/lane, spilled)', run: sixteenRows(false) },
+  { name: 'v8', change: "each accumulator's 4 k-step FMAs back to back (one spill round trip per 4 FMAs)", run: sixteenRows(true) },
   { name: 'v9', change: '32-row tiles where M fills them (4 A gathers/k, half the B loads per FMA): kernels/matmul.wgsl', run: (a, b, n, tb) => dg.matmulRaw(a, b, n, n, n, 1, 0, 0, false, tb) },
 ];
 const versions = opts.versions.split(',').map((v) => all.find((x) => x.name === v) ?? (() => { throw new Error(`unknown version ${v}`); })());

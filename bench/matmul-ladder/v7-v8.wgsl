@@ -1,6 +1,9 @@
-// Ladder v8: kernels/matmul.wgsl + kernels/_matmul.wgsl at cc5d568: v7 with each accumulator's 4 k-step FMAs back to back
-// (one reload and store of a spilled accumulator per 4 FMAs), still 16-row tiles.
+// Ladder v7 and v8: kernels/matmul.wgsl + kernels/_matmul.wgsl at 334a3a9 (v7) and cc5d568 (v8), 16-row tiles, one
+// file with the difference as an override. v7 (AM = false) issues the FMAs k-major (every row for k, then every
+// row for k + 1), so each spilled accumulator is reloaded and stored once per FMA; v8 (AM = true) gives each
+// accumulator its 4 k-step FMAs back to back (one reload and store per 4 FMAs).
 enable subgroups;
+override AM: bool = false;
 // Matmul whose tile rows of A are shared by subgroupBroadcast (8-lane subgroups; see kernels/_matmul.wgsl).
 // Rows 8g .. 8g + 7 of the tile: their A values at one k, each lane-uniform (lane r loaded row 8g + r's value, `own`).
 fn rowsA(own: f32, k: u32, g: u32) -> array<f32, 8> {
@@ -112,6 +115,14 @@ fn fmaRows4K4(acc: ptr<function, array<vec4<f32>, 8>>, a0: array<f32, 8>, a1: ar
 // Four k steps of a 16 x 24 tile (main, main_k4): a0/a1 this lane's A rows at k .. k + 3 (rows lane and 8 + lane),
 // q[j] column j's B values at k .. k + 3.
 fn fmaK4Rows3(lo: ptr<function, array<vec3<f32>, 8>>, hi: ptr<function, array<vec3<f32>, 8>>, a0: vec4<f32>, a1: vec4<f32>, q: array<vec4<f32>, 3>, k: u32) {
+  if (!AM) {
+    for (var i = 0u; i < 4u; i++) {
+      let b = vec3<f32>(q[0][i], q[1][i], q[2][i]);
+      fmaRows3(lo, rowsA(a0[i], k + i, 0u), b);
+      fmaRows3(hi, rowsA(a1[i], k + i, 1u), b);
+    }
+    return;
+  }
   let b = array<vec3<f32>, 4>(vec3<f32>(q[0].x, q[1].x, q[2].x), vec3<f32>(q[0].y, q[1].y, q[2].y),
                               vec3<f32>(q[0].z, q[1].z, q[2].z), vec3<f32>(q[0].w, q[1].w, q[2].w));
   fmaRows3K4(lo, rowsA(a0.x, k, 0u), rowsA(a0.y, k + 1u, 0u), rowsA(a0.z, k + 2u, 0u), rowsA(a0.w, k + 3u, 0u), b);
@@ -202,9 +213,20 @@ fn main_n4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: v
       let q1 = B4[o + N4];
       let q2 = B4[o + 2u * N4];
       let q3 = B4[o + 3u * N4];
-      let q = array<vec4<f32>, 4>(q0, q1, q2, q3);
-      fmaRows4K4(&lo, rowsA(a0.x, k, 0u), rowsA(a0.y, k + 1u, 0u), rowsA(a0.z, k + 2u, 0u), rowsA(a0.w, k + 3u, 0u), q);
-      fmaRows4K4(&hi, rowsA(a1.x, k, 1u), rowsA(a1.y, k + 1u, 1u), rowsA(a1.z, k + 2u, 1u), rowsA(a1.w, k + 3u, 1u), q);
+      if (AM) {
+        let q = array<vec4<f32>, 4>(q0, q1, q2, q3);
+        fmaRows4K4(&lo, rowsA(a0.x, k, 0u), rowsA(a0.y, k + 1u, 0u), rowsA(a0.z, k + 2u, 0u), rowsA(a0.w, k + 3u, 0u), q);
+        fmaRows4K4(&hi, rowsA(a1.x, k, 1u), rowsA(a1.y, k + 1u, 1u), rowsA(a1.z, k + 2u, 1u), rowsA(a1.w, k + 3u, 1u), q);
+      } else {
+        fmaRows4(&lo, rowsA(a0.x, k, 0u), q0);
+        fmaRows4(&hi, rowsA(a1.x, k, 1u), q0);
+        fmaRows4(&lo, rowsA(a0.y, k + 1u, 0u), q1);
+        fmaRows4(&hi, rowsA(a1.y, k + 1u, 1u), q1);
+        fmaRows4(&lo, rowsA(a0.z, k + 2u, 0u), q2);
+        fmaRows4(&hi, rowsA(a1.z, k + 2u, 1u), q2);
+        fmaRows4(&lo, rowsA(a0.w, k + 3u, 0u), q3);
+        fmaRows4(&hi, rowsA(a1.w, k + 3u, 1u), q3);
+      }
     }
     for (; k < K; k++) {
       let q = B4[bCol + k * N4];

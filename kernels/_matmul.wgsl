@@ -15,7 +15,7 @@
 //     operand with a power-of-two stride, interleaving them with the FMAs thrashes L1).
 // Three entry points, chosen by src/ops/matmul.ts:
 //   main     any shape and TA/TB: 8G x 24 tile, lane L owns columns n0 + L, n0 + L + 8, n0 + L + 16
-//            (B loads are 8 consecutive floats per gather when !TB). Per 4 k, lane and row group: 12 B loads, 96 FMAs.
+//            (B loads are 8 consecutive floats per gather when !TB). Per 4 k and lane: 12 B loads and G A loads for 96G FMAs.
 //   main_n4  !TB, N % 4 == 0, strideB % 4 == 0: 8G x 32 tile, lane L owns columns n0 + 4L .. n0 + 4L + 3, read as
 //            one vec4 (one branch and bounds check per lane for 4 floats). Per 4 k and lane: 4 B vec4 loads and G A
 //            loads for 128G FMAs.

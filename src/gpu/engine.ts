@@ -2,6 +2,7 @@
 // work, and the errors the device reports. Work is recorded into one compute pass and submitted only
 // when a result is read back (or an upload needs the queue), so a training step is a few submits.
 import { BufferPool } from './buffer-pool.ts';
+import { DerivedCache, writableBindings } from './derived-cache.ts';
 import { moduleSource, pipelineKey, type Constants, type KernelSpec, Uniforms } from './kernel.ts';
 import { Profiler, type DispatchTime } from './profiler.ts';
 
@@ -28,6 +29,8 @@ export interface EngineStats {
   pipelines: number;
   submits: number;
   dispatches: number;
+  /** Values kept by {@link Engine.derived} (each holds its own buffers, counted in liveBuffers). */
+  derived: number;
 }
 
 const UNIFORM_ALIGN = 256;
@@ -42,6 +45,9 @@ export class Engine {
   readonly limits: GPUSupportedLimits;
   private readonly modules = new Map<string, GPUShaderModule>();
   private readonly pipelines = new Map<string, GPUComputePipeline>();
+  /** Per kernel file, the bindings its dispatches may write (they drop what was derived from those buffers). */
+  private readonly writable = new Map<string, ReadonlySet<number>>();
+  private readonly derivedValues = new DerivedCache();
   private readonly storage: BufferPool;
   private readonly staging: BufferPool;
   private encoder: GPUCommandEncoder | null = null;
@@ -176,7 +182,27 @@ export class Engine {
   }
 
   releaseStorage(buffer: GPUBuffer): void {
+    this.derivedValues.invalidate(buffer);
     this.storage.release(buffer);
+  }
+
+  /**
+   * A value computed from `source`'s contents (`make`), kept and returned again for the same key until `source`
+   * may have changed: a dispatch binding it read_write, an upload or copy into it, or its release. Then `dispose`
+   * frees the value. `make`'s tensors must be out of every scope (`keep`): the engine owns the value.
+   */
+  derived<T>(source: GPUBuffer, key: string, make: () => T, dispose: (value: T) => void): T {
+    const hit = this.derivedValues.get<T>(source, key);
+    if (hit !== undefined) return hit;
+    const value = make();
+    this.derivedValues.set(source, key, value, dispose);
+    return value;
+  }
+
+  private writableBindings(file: string): ReadonlySet<number> {
+    let w = this.writable.get(file);
+    if (!w) this.writable.set(file, (w = writableBindings(moduleSource(file).code)));
+    return w;
   }
 
   /** Records one dispatch. Binding 0 is the uniform struct (if any), then `buffers` in order. */
@@ -199,6 +225,10 @@ export class Engine {
     }
     const first = uniforms ? 1 : 0;
     buffers.forEach((buffer, i) => entries.push({ binding: first + i, resource: { buffer } }));
+    if (this.derivedValues.sources) {
+      const w = this.writableBindings(spec.file);
+      buffers.forEach((buffer, i) => w.has(first + i) && this.derivedValues.invalidate(buffer));
+    }
     const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
     const [x, y = 1, z = 1] = workgroups;
     const max = this.limits.maxComputeWorkgroupsPerDimension;
@@ -251,6 +281,7 @@ export class Engine {
 
   copyBuffer(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
     this.checkHealth(true);
+    this.derivedValues.invalidate(dst);
     this.endPass();
     this.commandEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
   }
@@ -292,6 +323,7 @@ export class Engine {
   /** Uploads data. Pending work is submitted first: a pooled buffer may still be read by it. */
   write(buffer: GPUBuffer, data: ArrayBufferView, offset = 0): void {
     this.checkHealth(true);
+    this.derivedValues.invalidate(buffer);
     this.flush();
     this.device.queue.writeBuffer(buffer, offset, data.buffer, data.byteOffset, data.byteLength);
   }
@@ -339,11 +371,13 @@ export class Engine {
       pipelines: this.pipelines.size,
       submits: this.submits,
       dispatches: this.dispatches,
+      derived: this.derivedValues.entries,
     };
   }
 
-  /** Frees pooled buffers (for example between training and evaluation). */
+  /** Frees pooled buffers and what {@link derived} keeps (for example between training and evaluation). */
   trim(): void {
+    this.derivedValues.clear();
     this.storage.trim();
     this.staging.trim();
   }

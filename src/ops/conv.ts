@@ -19,6 +19,7 @@ import { engine } from '../gpu/current.ts';
 import { kernel, type KernelSpec, Uniforms } from '../gpu/kernel.ts';
 import { noGrad, record, willRecord } from '../tensor/autograd.ts';
 import { Tensor } from '../tensor/tensor.ts';
+import { keep } from '../tensor/scope.ts';
 import { add } from './elementwise.ts';
 import { grid } from './layout.ts';
 import { matmulRaw } from './matmul.ts';
@@ -328,8 +329,16 @@ function winogradRaw(x: Tensor, w: Tensor, bias: Tensor | null, g: Geometry, m: 
   const K = WINOGRAD[m];
   const E = (m + 2) ** 2;
   const { T, perChunk, params } = winogradLayout(g, m);
-  const u = Tensor.empty([E, g.Cout, g.Cin]);
-  e.dispatch(K.weights, [Math.ceil(g.Cin / 64), g.Cout], [w.buffer, u.buffer], params(0, 0), { FLIP: flip ? 1 : 0 });
+  const transform = () => {
+    const t = keep(Tensor.empty([E, g.Cout, g.Cin]));
+    e.dispatch(K.weights, [Math.ceil(g.Cin / 64), g.Cout], [w.buffer, t.buffer], params(0, 0), { FLIP: flip ? 1 : 0 });
+    return t;
+  };
+  // F(4x4) runs without a tape, where a weight meets frame after frame unchanged: its transform (36/9 of the weight's
+  // floats) is kept until the weight's buffer is written or freed (Engine.derived), not rebuilt per forward: 1-2% of a
+  // resnet_50 frame (bench/NOTES.md "full-frame" v27). F(2x2) serves training, whose weights change every step.
+  const cached = m === 4;
+  const u = cached ? e.derived(w.buffer, `winograd${m}:${flip ? 'flip:' : ''}${g.Cout}x${g.Cin}`, transform, (t) => t.dispose()) : transform();
   const parts = chunks(x, perChunk, (xc) => {
     const nb = xc.shape[0]!;
     // Tiles padded to a multiple of 4: the matmul's vec4 columns.
@@ -343,7 +352,7 @@ function winogradRaw(x: Tensor, w: Tensor, bias: Tensor | null, g: Geometry, m: 
     prod.dispose();
     return y;
   });
-  u.dispose();
+  if (!cached) u.dispose();
   return join(parts, [g.N, g.Cout, g.Ho, g.Wo]);
 }
 

@@ -3,7 +3,7 @@
 // custom kernel's read_write binding, or its release.
 import { describe, expect, it } from 'vitest';
 import * as dg from '../src/index.ts';
-import { writableBindings } from '../src/gpu/derived-cache.ts';
+import { DerivedCache, writableBindings } from '../src/gpu/derived-cache.ts';
 import { expectClose } from './helpers/compare.ts';
 import { useGpu } from './helpers/gpu.ts';
 
@@ -16,6 +16,37 @@ describe('writableBindings', () => {
       @binding(3) @group(0) var<storage, read_write> C: array<vec4<f32>>;
       @group(0) @binding(4) var<storage, read> D: array<f32>;`;
     expect([...writableBindings(code)].sort()).toEqual([2, 3]);
+  });
+});
+
+describe('DerivedCache', () => {
+  // Stand-ins for buffers: the cache only compares identities.
+  const buffer = () => ({}) as GPUBuffer;
+  it('keeps a value of several sources until any of them is invalidated, and disposes it once', () => {
+    const cache = new DerivedCache();
+    const [a, b, c] = [buffer(), buffer(), buffer()];
+    const disposed: string[] = [];
+    cache.set([a, b], 'k', 'ab', (v) => disposed.push(v));
+    cache.set([a], 'k2', 'a', (v) => disposed.push(v));
+    cache.set([c], 'k', 'c', (v) => disposed.push(v));
+    expect(cache.get([a, b], 'k')).toBe('ab');
+    expect(cache.get([a], 'k')).toBeUndefined(); // other sources, other value
+    expect(cache.get([b, a], 'k')).toBeUndefined();
+    expect(cache.entries).toBe(3);
+    cache.invalidate(b);
+    expect(disposed).toEqual(['ab']);
+    expect(cache.get([a, b], 'k')).toBeUndefined();
+    expect(cache.get([a], 'k2')).toBe('a');
+    cache.invalidate(a);
+    cache.invalidate(a);
+    expect(disposed).toEqual(['ab', 'a']);
+    expect(cache.entries).toBe(1);
+    cache.set([c], 'k', 'c2', (v) => disposed.push(v));
+    expect(disposed).toEqual(['ab', 'a', 'c']);
+    cache.clear();
+    expect(disposed).toEqual(['ab', 'a', 'c', 'c2']);
+    expect(cache.entries).toBe(0);
+    expect(cache.sources).toBe(0);
   });
 });
 
@@ -161,5 +192,68 @@ describe('Engine.trim', () => {
     expect(engine().stats().derived).toBe(1);
     x.dispose();
     w.dispose();
+  });
+});
+
+describe('BatchNorm statistics from running mean and variance', () => {
+  const engine = useGpu();
+  const C = 16;
+  /** Eval-mode batchNorm2d and whether it ran from_running. */
+  async function bn(x: dg.Tensor, rm: dg.Tensor, rv: dg.Tensor): Promise<{ y: Float32Array; fromRunning: number }> {
+    engine().startProfile();
+    const out = dg.noGrad(() => dg.batchNorm2d(x, null, null, rm, rv, { training: false }));
+    const y = await out.toArray();
+    out.dispose();
+    return { y, fromRunning: (await engine().stopProfile()).filter((d) => d.kernel === 'norm:from_running').length };
+  }
+  /** (x - mean) / sqrt(var + 1e-5) on the host. */
+  function reference(x: Float32Array, mean: Float32Array, variance: Float32Array, S: number): Float32Array {
+    return x.map((v, i) => {
+      const c = Math.floor(i / S) % C;
+      return (v - mean[c]!) / Math.sqrt(variance[c]! + 1e-5);
+    });
+  }
+
+  it('are computed once while the running statistics are unchanged, and again after either changes', async () => {
+    const x = dg.randn([2, C, 4, 4], { seed: 31 });
+    const xs = await x.toArray();
+    const mean = Float32Array.from({ length: C }, (_, c) => 0.1 * c - 0.5);
+    const variance = Float32Array.from({ length: C }, (_, c) => 0.5 + 0.1 * c);
+    const rm = dg.tensor(mean, [C]);
+    const rv = dg.tensor(variance, [C]);
+    const first = await bn(x, rm, rv);
+    expect(first.fromRunning).toBe(1);
+    expectClose(first.y, reference(xs, mean, variance, 16), 1e-4, 'first');
+    const again = await bn(x, rm, rv);
+    expect(again.fromRunning).toBe(0);
+    expect(again.y).toEqual(first.y);
+    // Either source written: the mean by an upload, the variance by a copy.
+    mean.fill(0.25);
+    engine().write(rm.buffer, mean);
+    const afterMean = await bn(x, rm, rv);
+    expect(afterMean.fromRunning).toBe(1);
+    expectClose(afterMean.y, reference(xs, mean, variance, 16), 1e-4, 'after the mean changed');
+    variance.fill(2);
+    const v2 = dg.tensor(variance, [C]);
+    engine().copyBuffer(v2.buffer, 0, rv.buffer, 0, C * 4);
+    const afterVar = await bn(x, rm, rv);
+    expect(afterVar.fromRunning).toBe(1);
+    expectClose(afterVar.y, reference(xs, mean, variance, 16), 1e-4, 'after the variance changed');
+    for (const t of [x, rm, rv, v2]) t.dispose();
+  });
+
+  it('follow a training step that updates the running statistics', async () => {
+    const x = dg.randn([4, C, 4, 4], { seed: 32 });
+    const rm = dg.zeros([C]);
+    const rv = dg.tensor(new Float32Array(C).fill(1), [C]);
+    const before = await bn(x, rm, rv);
+    dg.tidy(() => { dg.batchNorm2d(x, null, null, rm, rv, { training: true, momentum: 0.5 }); });
+    const after = await bn(x, rm, rv);
+    expect(after.fromRunning).toBe(1);
+    const [mean, variance] = [await rm.toArray(), await rv.toArray()];
+    expect(Math.max(...mean.map(Math.abs))).toBeGreaterThan(1e-3);
+    expectClose(after.y, reference(await x.toArray(), mean, variance, 16), 1e-4, 'after the step');
+    expect(Math.max(...after.y.map((v, i) => Math.abs(v - before.y[i]!)))).toBeGreaterThan(1e-3);
+    for (const t of [x, rm, rv]) t.dispose();
   });
 });

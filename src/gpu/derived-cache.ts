@@ -1,50 +1,73 @@
-// Values computed from a buffer's contents and kept while those contents stay as they are: a conv weight's
-// Winograd transform, rebuilt today on every inference forward (bench/NOTES.md "full-frame" v27). The engine
-// drops an entry (calling its dispose) the moment its source buffer can change: a dispatch binds the buffer to a
-// `read_write` storage binding, data is uploaded or copied into it, or it goes back to the pool.
+// Values computed from buffers' contents and kept while those contents stay as they are: a conv weight's Winograd
+// transform, a BatchNorm's statistics from its running mean and variance (bench/NOTES.md "full-frame" v27, v29).
+// The engine drops an entry (calling its dispose) the moment any of its source buffers can change: a dispatch
+// binds the buffer to a `read_write` storage binding, data is uploaded or copied into it, or it goes back to the pool.
 
 interface Entry {
   value: unknown;
   dispose: () => void;
+  sources: readonly GPUBuffer[];
+  key: string;
 }
 
 export class DerivedCache {
   private readonly bySource = new Map<GPUBuffer, Map<string, Entry>>();
+  private count = 0;
 
   /** Source buffers with at least one entry: 0 lets a dispatch skip the invalidation checks. */
   get sources(): number {
     return this.bySource.size;
   }
 
-  /** Entries over all sources. */
+  /** Entries kept. */
   get entries(): number {
-    let n = 0;
-    for (const m of this.bySource.values()) n += m.size;
-    return n;
+    return this.count;
   }
 
-  get<T>(source: GPUBuffer, key: string): T | undefined {
-    return this.bySource.get(source)?.get(key)?.value as T | undefined;
+  /** The value kept for `key` from exactly these sources (the first one is looked up). */
+  get<T>(sources: readonly GPUBuffer[], key: string): T | undefined {
+    const e = this.bySource.get(sources[0]!)?.get(key);
+    if (!e || e.sources.length !== sources.length || e.sources.some((s, i) => s !== sources[i])) return undefined;
+    return e.value as T;
   }
 
-  set<T>(source: GPUBuffer, key: string, value: T, dispose: (value: T) => void): void {
-    let m = this.bySource.get(source);
-    if (!m) this.bySource.set(source, (m = new Map()));
-    m.get(key)?.dispose();
-    m.set(key, { value, dispose: () => dispose(value) });
+  set<T>(sources: readonly GPUBuffer[], key: string, value: T, dispose: (value: T) => void): void {
+    const old = this.bySource.get(sources[0]!)?.get(key);
+    if (old) this.drop(old);
+    const e: Entry = { value, dispose: () => dispose(value), sources: [...sources], key };
+    for (const s of new Set(sources)) {
+      let m = this.bySource.get(s);
+      if (!m) this.bySource.set(s, (m = new Map()));
+      m.get(key) && this.drop(m.get(key)!);
+      m.set(key, e);
+    }
+    this.count++;
   }
 
   /** Drops (and disposes) everything derived from `source`. */
   invalidate(source: GPUBuffer): void {
     const m = this.bySource.get(source);
     if (!m) return;
-    // Removed first: a dispose that releases buffers re-enters invalidate for them.
-    this.bySource.delete(source);
-    for (const e of m.values()) e.dispose();
+    for (const e of [...m.values()]) this.drop(e);
   }
 
   clear(): void {
     for (const source of [...this.bySource.keys()]) this.invalidate(source);
+  }
+
+  // Unlinked from every source first: a dispose that releases buffers re-enters invalidate for them.
+  private drop(e: Entry): void {
+    let linked = false;
+    for (const s of new Set(e.sources)) {
+      const m = this.bySource.get(s);
+      if (m?.get(e.key) !== e) continue;
+      linked = true;
+      m.delete(e.key);
+      if (m.size === 0) this.bySource.delete(s);
+    }
+    if (!linked) return;
+    this.count--;
+    e.dispose();
   }
 }
 

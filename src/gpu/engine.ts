@@ -187,15 +187,17 @@ export class Engine {
   }
 
   /**
-   * A value computed from `source`'s contents (`make`), kept and returned again for the same key until `source`
-   * may have changed: a dispatch binding it read_write, an upload or copy into it, or its release. Then `dispose`
-   * frees the value. `make`'s tensors must be out of every scope (`keep`): the engine owns the value.
+   * A value computed from the contents of `sources` (one buffer or several: `make`), kept and returned again for the
+   * same key and sources until one of them may have changed: a dispatch binding it read_write, an upload or copy
+   * into it, or its release. Then `dispose` frees the value. `make`'s tensors must be out of every scope (`keep`):
+   * the engine owns the value, and callers must not dispose it.
    */
-  derived<T>(source: GPUBuffer, key: string, make: () => T, dispose: (value: T) => void): T {
-    const hit = this.derivedValues.get<T>(source, key);
+  derived<T>(sources: GPUBuffer | readonly GPUBuffer[], key: string, make: () => T, dispose: (value: T) => void): T {
+    const list = Array.isArray(sources) ? (sources as readonly GPUBuffer[]) : [sources as GPUBuffer];
+    const hit = this.derivedValues.get<T>(list, key);
     if (hit !== undefined) return hit;
     const value = make();
-    this.derivedValues.set(source, key, value, dispose);
+    this.derivedValues.set(list, key, value, dispose);
     return value;
   }
 

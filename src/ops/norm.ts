@@ -6,6 +6,7 @@ import { engine } from '../gpu/current.ts';
 import { kernel, Uniforms, type Constants, type KernelSpec } from '../gpu/kernel.ts';
 import { noGrad, record } from '../tensor/autograd.ts';
 import { numel, Tensor } from '../tensor/tensor.ts';
+import { keep } from '../tensor/scope.ts';
 import { full } from './creation.ts';
 import { reluBackward } from './elementwise.ts';
 import { grid } from './layout.ts';
@@ -208,9 +209,19 @@ export function batchNorm2d(
   const geometry: P = { C, S, statL: S, statG: C };
   const computeStats = (): Tensor => {
     if (batchStats) return statsOf(x, C, S, N, C * S, eps);
-    const stats = Tensor.empty([C, 2]);
-    engine().dispatch(K.fromRunning, grid(C), [runningMean!.buffer, runningVar!.buffer, stats.buffer], params({ C, eps }));
-    return stats;
+    // (mean, invstd) from the running statistics: kept while they are unchanged (an evaluation's every frame, a
+    // frozen-statistics training run; Engine.derived), not one pass per BatchNorm per forward.
+    const e = engine();
+    return e.derived(
+      [runningMean!.buffer, runningVar!.buffer],
+      `batchNorm:running:${C}:${eps}`,
+      () => {
+        const stats = keep(Tensor.empty([C, 2]));
+        e.dispatch(K.fromRunning, grid(C), [runningMean!.buffer, runningVar!.buffer, stats.buffer], params({ C, eps }));
+        return stats;
+      },
+      (t) => t.dispose(),
+    );
   };
   const stats = computeStats();
   if (batchStats && runningMean && runningVar) {

@@ -23,9 +23,10 @@
 // G = 4 (32-row tiles) halves the B loads per FMA: 8-15% faster where M fills the tiles; src/ops/matmul.ts picks it.
 // Rows and columns past the edge are clamped for loading and skipped when storing, so any M, N, K works.
 // mBase/zBase: first tile row and batch index of this dispatch (large grids are split, 65535 workgroups per axis).
-// ZSUM: C [M, N] = sum over the batch of A[b] x B[b], each workgroup walking the batch (dispatched with one z): a
-// weight gradient summed over images without a [batch, M, N] temporary and its reduction pass.
-struct Params { M: u32, N: u32, K: u32, batch: u32, strideA: u32, strideB: u32, mBase: u32, zBase: u32 }
+// zsum != 0: C [M, N] = sum over the batch of A[b] x B[b], each workgroup walking the batch (dispatched with one z):
+// a weight gradient summed over images without a [batch, M, N] temporary and its reduction pass. A uniform, not an
+// override: a summed and a plain product share one pipeline (one LLVM compile of ~1 s less in a cold first step).
+struct Params { M: u32, N: u32, K: u32, batch: u32, strideA: u32, strideB: u32, mBase: u32, zBase: u32, zsum: u32 }
 @group(0) @binding(0) var<uniform> P: Params;
 // A as vec4s (storage buffers are allocated in 256-byte steps: whole vec4s); aAt reads one float. AV: this lane's
 // 4 consecutive k values of its row are one aligned vec4 (!TA, K % 4 == 0, strideA % 4 == 0): one gather instead of 4.
@@ -37,18 +38,19 @@ struct Params { M: u32, N: u32, K: u32, batch: u32, strideA: u32, strideB: u32, 
 override TA: bool = false;
 override TB: bool = false;
 override AV: bool = false;
-override ZSUM: bool = false;
 // Row groups of 8 per tile: 2 or 4.
 override G: u32 = 2u;
 // TAV (TA, M % 4 == 0, strideA % 4 == 0; subgroup variant only): a transposed A's tile rows at one k are
 // contiguous, so lane 2i + h loads rows 8g + 4h .. 8g + 4h + 3 at k + i as one vec4 and `rows4` broadcasts from it:
 // one gather a lane per row group and 4 k instead of 4 scalar ones.
 override TAV: bool = false;
+// K4: K % 4 == 0 (AV implies it), so `main` and `main_n4` leave out their k-tail loop: 20% less LLVM compile time
+// for a G = 4 pipeline on lavapipe (990 -> 780 ms, bench/NOTES.md "full-frame" v30), no change at run time.
+override K4: bool = false;
 
-// One past the last batch index this workgroup multiplies (ZSUM: all of them, from z = 0).
+// One past the last batch index this workgroup multiplies (zsum: all of them, from z = 0).
 fn zEnd(z: u32) -> u32 {
-  if (ZSUM) { return P.batch; }
-  return z + 1u;
+  return select(z + 1u, P.batch, P.zsum != 0u);
 }
 
 fn aAt(i: u32) -> f32 {
@@ -178,7 +180,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
         stepRows3(&c3, a[3], k, 3u, b);
       }
     }
-    for (; k < K; k++) {
+    // The k tail, compiled only where K % 4 may be nonzero (see K4).
+    for (; !K4 && !AV && k < K; k++) {
       let o = k * bStep;
       let b = vec3<f32>(B[bCol.x + o], B[bCol.y + o], B[bCol.z + o]);
       fmaRows3(&c0, rowsA(aAt(aOwn.x + k * aStep), k, 0u), b);
@@ -244,7 +247,8 @@ fn main_n4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: v
         stepRows4(&c3, a[3], k, 3u, q);
       }
     }
-    for (; k < K; k++) {
+    // The k tail, compiled only where K % 4 may be nonzero (see K4).
+    for (; !K4 && !AV && k < K; k++) {
       let q = B4[bCol + k * N4];
       fmaRows4(&c0, rowsA(aAt(aOwn.x + k * aStep), k, 0u), q);
       fmaRows4(&c1, rowsA(aAt(aOwn.y + k * aStep), k, 1u), q);

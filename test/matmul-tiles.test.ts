@@ -45,7 +45,7 @@ describe('matmul tile order covers every tile once', () => {
   }
 });
 
-// sumBatch (kernels/_matmul.wgsl ZSUM): each workgroup walks the batch and C is the sum of the products, in every
+// sumBatch (kernels/_matmul.wgsl zsum): each workgroup walks the batch and C is the sum of the products, in every
 // entry point (main: n odd; main_n4: n % 4 == 0, !TB; main_k4: TB, k % 4 == 0) and with transposed operands.
 describe('matmul summed over the batch', () => {
   useGpu();

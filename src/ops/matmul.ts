@@ -52,7 +52,7 @@ function matmulSpecs(): MatmulSpecs {
 /**
  * C[b] = op(A[b]) x op(B[b]) over `batch` products, where op transposes when ta/tb is set.
  * A is stored [M, K] ([K, M] if ta), B [K, N] ([N, K] if tb); a batch stride of 0 shares an operand.
- * `sumBatch`: C [1, M, N] is the sum of the products, accumulated inside the kernel (kernels/_matmul.wgsl ZSUM).
+ * `sumBatch`: C [1, M, N] is the sum of the products, accumulated inside the kernel (kernels/_matmul.wgsl zsum).
  */
 export function matmulRaw(a: Tensor, b: Tensor, m: number, n: number, k: number, batch: number, strideA: number, strideB: number, ta = false, tb = false, sumBatch = false): Tensor {
   const entries = matmulSpecs();
@@ -90,8 +90,10 @@ export function matmulRaw(a: Tensor, b: Tensor, m: number, n: number, k: number,
   // A's rows as aligned vec4s along k (see kernels/_matmul.wgsl AV).
   if (!ta && k % 4 === 0 && strideA % 4 === 0) constants = { ...constants, AV: 1 };
   if (tav) constants = { ...constants, TAV: 1 };
-  if (sumBatch && batch > 1) constants = { ...constants, ZSUM: 1 };
-  // Summed, the batch is walked inside each workgroup: one z.
+  // No k tail to compile (main_k4 has none; AV implies K % 4 == 0).
+  if (spec !== entries.k4 && !constants.AV && k % 4 === 0) constants = { ...constants, K4: 1 };
+  // Summed, the batch is walked inside each workgroup (the kernel's zsum): one z.
+  const zsum = sumBatch && batch > 1;
   const zs = sumBatch ? 1 : batch;
   const tilesN = Math.ceil(n / tileN);
   const rows = tileRows(m, tilesN * zs);
@@ -101,7 +103,7 @@ export function matmulRaw(a: Tensor, b: Tensor, m: number, n: number, k: number,
   const tilesM = Math.ceil(m / rows);
   for (let z0 = 0; z0 < zs; z0 += max) {
     for (let t0 = 0; t0 < tilesM; t0 += max) {
-      const u = new Uniforms().u32(m).u32(n).u32(k).u32(batch).u32(strideA).u32(strideB).u32(t0 * rows).u32(z0);
+      const u = new Uniforms().u32(m).u32(n).u32(k).u32(batch).u32(strideA).u32(strideB).u32(t0 * rows).u32(z0).u32(zsum ? 1 : 0);
       e.dispatch(spec, [tilesN, Math.min(max, tilesM - t0), Math.min(max, zs - z0)], [a.buffer, b.buffer, out.buffer], u, constants);
     }
   }

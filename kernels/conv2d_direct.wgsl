@@ -11,7 +11,9 @@ enable subgroups;
 // So per (ci, i): SEG + 2 KW gathers for 64 KW FMAs per lane. No workgroup memory, no barriers.
 // FLIP reads the weight as the input gradient of a conv needs it: Wt(g, co, ci, i, j) = W[g*CI + ci, co, KH-1-i, KW-1-j]
 // (W stored [G*CI, CO, KH, KW]); otherwise Wt = W[g*CO + co, ci, i, j] (W stored [G*CO, CI, KH, KW]).
-// BIAS adds Bias[g*CO + co]. zBase: first N*G index of this dispatch. Needs subgroups of at least 8 lanes.
+// BIAS adds Bias[g*CO + co]; `main` and `main8` then add the residual Res (RES, same shape as Y; callers bind X
+// otherwise) and clamp at 0 (RELU): a conv with a folded BatchNorm ends a block in its own store (src/nn/conv-norm.ts).
+// zBase: first N*G index of this dispatch. Needs subgroups of at least 8 lanes.
 // Entry points (src/ops/conv.ts picks): main (above), main8 (8 pixels per lane), transposed (strided input
 // gradients / convTranspose2d, per output phase), depthwise (groups = channels).
 struct Params {
@@ -33,6 +35,17 @@ override DH: u32 = 1u;
 override DW: u32 = 1u;
 override FLIP: bool = false;
 override BIAS: bool = false;
+override RES: bool = false;
+override RELU: bool = false;
+@group(0) @binding(5) var<storage, read> Res: array<f32>;
+
+// The epilogue of main and main8: Y[i] = act(v + Res[i]).
+fn epilogue(v: f32, i: u32) -> f32 {
+  var y = v;
+  if (RES) { y += Res[i]; }
+  if (RELU) { y = max(y, 0.0); }
+  return y;
+}
 // Input values a lane's 4 pixels touch in one kernel row; gathered once when it fits the 16-value buffer and
 // saves loads, else per tap.
 override SEG: u32 = 3u * SW + (KW - 1u) * DW + 1u;
@@ -117,7 +130,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if (BIAS) { v += vec4<f32>(Bias[g * P.CO + co]); }
     let o = (z * P.CO + co) * outPlane + oh * P.Wo + ow0;
     for (var q = 0u; q < 4u; q++) {
-      if (ow0 + q < P.Wo) { Y[o + q] = v[q]; }
+      if (ow0 + q < P.Wo) { Y[o + q] = epilogue(v[q], o + q); }
     }
   }
 }
@@ -395,8 +408,8 @@ fn main8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index)
     }
     let o = (z * P.CO + co) * outPlane + oh * P.Wo + ow0;
     for (var q = 0u; q < 4u; q++) {
-      if (ow0 + q < P.Wo) { Y[o + q] = v0[q]; }
-      if (ow0 + 4u + q < P.Wo) { Y[o + 4u + q] = v1[q]; }
+      if (ow0 + q < P.Wo) { Y[o + q] = epilogue(v0[q], o + q); }
+      if (ow0 + 4u + q < P.Wo) { Y[o + 4u + q] = epilogue(v1[q], o + 4u + q); }
     }
   }
 }

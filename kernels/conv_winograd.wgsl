@@ -3,7 +3,8 @@
 //   weights: U [16, CO, CI],  U[e, co, ci] = (G g G^T)[e]   g = W[co, ci] (3x3), e = 4a + b (FLIP: rot180(W[ci, co]))
 //   input:   V [16, CI, Tp],  V[e, ci, t] = (B^T d B)[e]    d = the 4x4 input patch of tile t (0 outside the image)
 //   (matmul: M[e] = U[e] x V[e], [16, CO, Tp])
-//   output:  Y [N, CO, Ho, Wo] from (A^T m A) of m = M[:, co, t], plus Bias[co] when BIAS
+//   output:  Y [N, CO, Ho, Wo] from (A^T m A) of m = M[:, co, t], plus Bias[co] when BIAS, plus the residual Res
+//            (RES, same shape as Y; callers bind Src otherwise) and clamped at 0 (RELU): a folded BatchNorm's block end
 // and the weight gradient (F(2x2) only), the transposes of those steps:
 //   gradOutput: dM [16, CO, Tp], dM[e, co, t] = (A y A^T)[e]   y = the 2x2 tile of dY (0 past the output's edge)
 //   (matmul: dU[e] = dM[e] x V[e]^T, [16, CO, CI], the sum over tiles)
@@ -23,6 +24,9 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> Dst: array<f32>;
 @group(0) @binding(3) var<storage, read> Bias: array<f32>;
 override BIAS: bool = false;
+override RES: bool = false;
+override RELU: bool = false;
+@group(0) @binding(4) var<storage, read> Res: array<f32>;
 // The weight read as a conv's input gradient sees it (kernels/conv2d_direct.wgsl FLIP): Src is [CI, CO, 3, 3] and
 // g = rot180(Src[ci, co]), so the same transforms compute dX = conv(dY, rotated transposed W).
 override FLIP: bool = false;
@@ -76,11 +80,17 @@ fn outputTile(t: u32, co: u32, m: u32) -> OutTile {
   if (BIAS) { bias = Bias[co]; }
   return OutTile(tileStart(r / P.tilesW, m), tileStart(r % P.tilesW, m), (n * P.CO + co) * P.Ho * P.Wo, bias);
 }
-// Y at tile row a, column b (D apart) = v + bias, where inside the output.
+// Y at tile row a, column b (D apart) = act(v + bias + Res), where inside the output.
 fn storeOut(p: OutTile, a: u32, b: u32, v: f32) {
   let h = p.bh + a * P.D;
   let w = p.bw + b * P.D;
-  if (h < P.Ho && w < P.Wo) { Dst[p.plane + h * P.Wo + w] = v + p.bias; }
+  if (h < P.Ho && w < P.Wo) {
+    let i = p.plane + h * P.Wo + w;
+    var y = v + p.bias;
+    if (RES) { y += Res[i]; }
+    if (RELU) { y = max(y, 0.0); }
+    Dst[i] = y;
+  }
 }
 
 // dY at tile row a, column b (D apart), where inside the output; else 0 (Src is dY [N, CO, Ho, Wo]).

@@ -20,7 +20,7 @@ import { kernel, type KernelSpec, Uniforms } from '../gpu/kernel.ts';
 import { noGrad, record, willRecord } from '../tensor/autograd.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { keep } from '../tensor/scope.ts';
-import { add } from './elementwise.ts';
+import { add, relu } from './elementwise.ts';
 import { grid } from './layout.ts';
 import { matmulRaw } from './matmul.ts';
 import { sum } from './reduce.ts';
@@ -155,7 +155,7 @@ interface DirectShape {
 type DirectMode = 'forward' | 'flip' | 'transposed';
 /** Pure depthwise (one input and one output channel per group) with up to 25 taps: kernels/conv2d_direct.wgsl `depthwise`. */
 const isDepthwise = (d: DirectShape) => d.CI === 1 && d.CO === 1 && d.kh * d.kw <= 25;
-function directRaw(x: Tensor, w: Tensor, bias: Tensor | null, d: DirectShape, mode: DirectMode): Tensor {
+function directRaw(x: Tensor, w: Tensor, bias: Tensor | null, d: DirectShape, mode: DirectMode, epi: ConvEpilogue = NO_EPILOGUE): Tensor {
   const y = Tensor.empty([d.N, d.G * d.CO, d.Ho, d.Wo]);
   if (y.size === 0) return y;
   const e = engine();
@@ -175,7 +175,7 @@ function directRaw(x: Tensor, w: Tensor, bias: Tensor | null, d: DirectShape, mo
       const u = new Uniforms().u32(d.CI).u32(d.H).u32(d.W).u32(d.CO).u32(d.Ho).u32(d.Wo).u32(d.ph).u32(d.pw).u32(d.G).u32(tilesW).u32(z0);
       e.dispatch(depthwiseKernel, [tiles, Math.ceil(d.G / 16), Math.min(max, d.N - z0)], [x.buffer, w.buffer, (bias ?? w).buffer, y.buffer], u, constants);
     }
-    return y;
+    return epilogueOps(y, epi);
   }
   // 8 pixels per lane (`main8`, tiles of 8 x 8) when the 8 pixels' segment comes from at most 6 aligned vec4 loads,
   // for 1x1 (strided) and large kernels: measured 16 -> 19-23 GFLOP/s on the 1x1 stride-2 row, 24 -> 28 on the 7x7
@@ -184,12 +184,20 @@ function directRaw(x: Tensor, w: Tensor, bias: Tensor | null, d: DirectShape, mo
   const wide = constants.XV === 1 && 4 - d.pw + seg8 <= 24 && (d.kw === 1 || d.kh * d.kw >= 25);
   const spec = mode === 'transposed' ? transposedKernel : wide ? direct8Kernel : directKernel;
   const grid0 = wide ? Math.ceil(d.Wo / 8) * Math.ceil(d.Ho / 8) : tiles;
+  // main and main8 end with the epilogue in their store (Res bound to X when there is no residual).
+  const inStore = spec !== transposedKernel;
+  const buffers = [x.buffer, w.buffer, (bias ?? w).buffer, y.buffer];
+  if (inStore) {
+    buffers.push((epi.residual ?? x).buffer);
+    if (epi.residual) constants.RES = 1;
+    if (epi.relu) constants.RELU = 1;
+  }
   const total = d.N * d.G;
   for (let z0 = 0; z0 < total; z0 += max) {
     const u = new Uniforms().u32(d.CI).u32(d.H).u32(d.W).u32(d.CO).u32(d.Ho).u32(d.Wo).u32(d.ph).u32(d.pw).u32(d.G).u32(tilesW).u32(z0);
-    e.dispatch(spec, [grid0, Math.ceil(d.CO / 16), Math.min(max, total - z0)], [x.buffer, w.buffer, (bias ?? w).buffer, y.buffer], u, constants);
+    e.dispatch(spec, [grid0, Math.ceil(d.CO / 16), Math.min(max, total - z0)], buffers, u, constants);
   }
-  return y;
+  return inStore ? y : epilogueOps(y, epi);
 }
 
 /** The direct kernel computing the conv forward. */
@@ -267,10 +275,10 @@ function join(parts: Tensor[], shape: readonly number[]): Tensor {
 }
 
 /** x [N, Cin, H, W] -> [N, Cout, Ho, Wo]; no autograd. */
-function forwardRaw(x: Tensor, w: Tensor, g: Geometry, bias: Tensor | null = null, m: WinogradTile = 2): Tensor {
-  if (usesWinograd(g, m)) return winogradRaw(x, w, bias, g, m);
-  if (usesDirect(g)) return directRaw(x, w, bias, forwardShape(g), 'forward');
-  return addBias(forwardGemm(x, w, g), bias, g.Cout, 'conv2d');
+function forwardRaw(x: Tensor, w: Tensor, g: Geometry, bias: Tensor | null = null, m: WinogradTile = 2, epi: ConvEpilogue = NO_EPILOGUE): Tensor {
+  if (usesWinograd(g, m)) return winogradRaw(x, w, bias, g, m, false, epi);
+  if (usesDirect(g)) return directRaw(x, w, bias, forwardShape(g), 'forward', epi);
+  return epilogueOps(addBias(forwardGemm(x, w, g), bias, g.Cout, 'conv2d'), epi);
 }
 
 /**
@@ -324,7 +332,7 @@ function winogradLayout(g: Geometry, m: WinogradTile): { T: number; perChunk: nu
 }
 
 /** `flip`: w is [Cin, Cout, 3, 3] of g (the forward conv's weight seen from its input gradient), rotated. */
-function winogradRaw(x: Tensor, w: Tensor, bias: Tensor | null, g: Geometry, m: WinogradTile, flip = false): Tensor {
+function winogradRaw(x: Tensor, w: Tensor, bias: Tensor | null, g: Geometry, m: WinogradTile, flip = false, epi: ConvEpilogue = NO_EPILOGUE): Tensor {
   const e = engine();
   const K = WINOGRAD[m];
   const E = (m + 2) ** 2;
@@ -339,6 +347,8 @@ function winogradRaw(x: Tensor, w: Tensor, bias: Tensor | null, g: Geometry, m: 
   // resnet_50 frame (bench/NOTES.md "full-frame" v27). F(2x2) serves training, whose weights change every step.
   const cached = m === 4;
   const u = cached ? e.derived(w.buffer, `winograd${m}:${flip ? 'flip:' : ''}${g.Cout}x${g.Cin}`, transform, (t) => t.dispose()) : transform();
+  // The epilogue in the output transform's store: its residual indexes like the output, so one chunk only.
+  const fused = perChunk >= g.N ? epi : NO_EPILOGUE;
   const parts = chunks(x, perChunk, (xc) => {
     const nb = xc.shape[0]!;
     // Tiles padded to a multiple of 4: the matmul's vec4 columns.
@@ -348,12 +358,17 @@ function winogradRaw(x: Tensor, w: Tensor, bias: Tensor | null, g: Geometry, m: 
     const prod = matmulRaw(u, v, g.Cout, Tp, g.Cin, E, g.Cout * g.Cin, g.Cin * Tp);
     v.dispose();
     const y = Tensor.empty([nb, g.Cout, g.Ho, g.Wo]);
-    e.dispatch(K.output, [Math.ceil((nb * T) / 64), g.Cout], [prod.buffer, y.buffer, (bias ?? prod).buffer], params(nb, Tp), { BIAS: bias ? 1 : 0 });
+    e.dispatch(K.output, [Math.ceil((nb * T) / 64), g.Cout], [prod.buffer, y.buffer, (bias ?? prod).buffer, (fused.residual ?? prod).buffer], params(nb, Tp), {
+      BIAS: bias ? 1 : 0,
+      ...(fused.residual ? { RES: 1 } : {}),
+      ...(fused.relu ? { RELU: 1 } : {}),
+    });
     prod.dispose();
     return y;
   });
   if (!cached) u.dispose();
-  return join(parts, [g.N, g.Cout, g.Ho, g.Wo]);
+  const y = join(parts, [g.N, g.Cout, g.Ho, g.Wo]);
+  return fused === epi ? y : epilogueOps(y, epi);
 }
 
 function forwardGemm(x: Tensor, w: Tensor, g: Geometry): Tensor {
@@ -512,6 +527,31 @@ export interface Conv2dOptions {
   padding?: Pair | 'same' | 'valid';
   dilation?: Pair;
   groups?: number;
+  /** Added to the output (same shape) after the bias: relu(conv(x) + bias + residual) with `relu`. */
+  residual?: Tensor | null;
+  /** Clamps the output at 0 after the bias and residual. */
+  relu?: boolean;
+}
+
+/** What a conv adds after its bias, inside its store where the kernel can (Winograd, the direct `main`/`main8`). */
+interface ConvEpilogue {
+  residual: Tensor | null;
+  relu: boolean;
+}
+const NO_EPILOGUE: ConvEpilogue = { residual: null, relu: false };
+const hasEpilogue = (epi: ConvEpilogue) => epi.relu || !!epi.residual;
+
+/** y's epilogue as separate passes, consuming y (no autograd): for the conv routes whose kernels have none. */
+function epilogueOps(y: Tensor, epi: ConvEpilogue): Tensor {
+  if (!hasEpilogue(epi)) return y;
+  return noGrad(() => {
+    const s = epi.residual ? add(y, epi.residual) : y;
+    if (s !== y) y.dispose();
+    if (!epi.relu) return s;
+    const out = relu(s);
+    s.dispose();
+    return out;
+  });
 }
 
 function convGeometry(x: Tensor, w: Tensor, opts: Conv2dOptions, op: string): Geometry {
@@ -566,7 +606,16 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dO
   const g = convGeometry(x, w, opts, 'conv2d');
   checkBias(bias, g.Cout, 'conv2d');
   const b = bias ?? null;
-  const y = forwardRaw(x, w, g, b, winogradTile(willRecord([x, w, b])));
+  const epi: ConvEpilogue = { residual: opts.residual ?? null, relu: opts.relu === true };
+  if (epi.residual && epi.residual.shape.join() !== [g.N, g.Cout, g.Ho, g.Wo].join())
+    throw new Error(`conv2d: residual [${epi.residual.shape.join(', ')}] should be the output's shape [${[g.N, g.Cout, g.Ho, g.Wo].join(', ')}]`);
+  if (hasEpilogue(epi) && willRecord([x, w, b, epi.residual])) {
+    // On the tape: the epilogue as ops of its own, whose rules give its gradients.
+    const y = conv2d(x, w, bias, { ...opts, residual: null, relu: false });
+    const s = epi.residual ? add(y, epi.residual) : y;
+    return epi.relu ? relu(s) : s;
+  }
+  const y = forwardRaw(x, w, g, b, winogradTile(willRecord([x, w, b])), epi);
   return record(y, 'conv2d', b ? [x, w, b] : [x, w], (gy) => [
     x.requiresGrad ? inputGradRaw(gy, w, g) : null,
     w.requiresGrad ? weightGradRaw(x, gy, g) : null,

@@ -37,14 +37,37 @@ override FLIP: bool = false;
 override BIAS: bool = false;
 override RES: bool = false;
 override RELU: bool = false;
-@group(0) @binding(5) var<storage, read> Res: array<f32>;
+// RV (RES, Wo % 4 == 0): a lane's 4 consecutive output pixels of the residual are one aligned vec4 (one gather, not 4).
+override RV: bool = false;
+@group(0) @binding(5) var<storage, read> Res4: array<vec4<f32>>;
 
-// The epilogue of main and main8: Y[i] = act(v + Res[i]).
-fn epilogue(v: f32, i: u32) -> f32 {
+// The residual at Y offsets o .. o + 3 (values past the row's end are never stored).
+fn res4(o: u32) -> vec4<f32> {
+  if (RV) { return Res4[o >> 2u]; }
+  return vec4<f32>(Res4[o >> 2u][o & 3u], Res4[(o + 1u) >> 2u][(o + 1u) & 3u], Res4[(o + 2u) >> 2u][(o + 2u) & 3u], Res4[(o + 3u) >> 2u][(o + 3u) & 3u]);
+}
+
+// The store's epilogue of main and main8 for 4 pixels at Y offset o: act(v + residual).
+fn epilogue4(v: vec4<f32>, o: u32) -> vec4<f32> {
   var y = v;
-  if (RES) { y += Res[i]; }
-  if (RELU) { y = max(y, 0.0); }
+  if (RES) { y += res4(o); }
+  if (RELU) { y = max(y, vec4<f32>(0.0)); }
   return y;
+}
+
+// The 16 output channels' biases of a workgroup: lane L gathers those of co0 + L and co0 + 8 + L (coA, coB), and
+// subgroupBroadcast hands them out (a gather a lane per channel was 16). Before any lane returns.
+fn biases16(g: u32, coA: u32, coB: u32) -> array<f32, 16> {
+  var b: array<f32, 16>;
+  if (BIAS) {
+    let lo = Bias[g * P.CO + coA];
+    let hi = Bias[g * P.CO + coB];
+    b = array<f32, 16>(subgroupBroadcast(lo, 0u), subgroupBroadcast(lo, 1u), subgroupBroadcast(lo, 2u), subgroupBroadcast(lo, 3u),
+                       subgroupBroadcast(lo, 4u), subgroupBroadcast(lo, 5u), subgroupBroadcast(lo, 6u), subgroupBroadcast(lo, 7u),
+                       subgroupBroadcast(hi, 0u), subgroupBroadcast(hi, 1u), subgroupBroadcast(hi, 2u), subgroupBroadcast(hi, 3u),
+                       subgroupBroadcast(hi, 4u), subgroupBroadcast(hi, 5u), subgroupBroadcast(hi, 6u), subgroupBroadcast(hi, 7u));
+  }
+  return b;
 }
 // Input values a lane's 4 pixels touch in one kernel row; gathered once when it fits the 16-value buffer and
 // saves loads, else per tap.
@@ -120,6 +143,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     wB += ciStep;
   }
 
+  let bias = biases16(g, coA, coB);
   if (oh >= P.Ho) { return; }
   let outPlane = P.Ho * P.Wo;
   for (var r = 0u; r < 16u; r++) {
@@ -127,10 +151,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if (co >= P.CO) { break; }
     var v: vec4<f32>;
     if (r < 8u) { v = lo[r]; } else { v = hi[r - 8u]; }
-    if (BIAS) { v += vec4<f32>(Bias[g * P.CO + co]); }
     let o = (z * P.CO + co) * outPlane + oh * P.Wo + ow0;
+    v = epilogue4(v + vec4<f32>(bias[r]), o);
     for (var q = 0u; q < 4u; q++) {
-      if (ow0 + q < P.Wo) { Y[o + q] = epilogue(v[q], o + q); }
+      if (ow0 + q < P.Wo) { Y[o + q] = v[q]; }
     }
   }
 }
@@ -393,6 +417,7 @@ fn main8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index)
     wB += ciStep;
   }
 
+  let bias = biases16(g, coA, coB);
   if (oh >= P.Ho) { return; }
   let outPlane = P.Ho * P.Wo;
   for (var r = 0u; r < 16u; r++) {
@@ -401,15 +426,12 @@ fn main8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index)
     var v0: vec4<f32>;
     var v1: vec4<f32>;
     if (r < 8u) { v0 = lo0[r]; v1 = lo1[r]; } else { v0 = hi0[r - 8u]; v1 = hi1[r - 8u]; }
-    if (BIAS) {
-      let bv = vec4<f32>(Bias[g * P.CO + co]);
-      v0 += bv;
-      v1 += bv;
-    }
     let o = (z * P.CO + co) * outPlane + oh * P.Wo + ow0;
+    v0 = epilogue4(v0 + vec4<f32>(bias[r]), o);
+    v1 = epilogue4(v1 + vec4<f32>(bias[r]), o + 4u);
     for (var q = 0u; q < 4u; q++) {
-      if (ow0 + q < P.Wo) { Y[o + q] = epilogue(v0[q], o + q); }
-      if (ow0 + 4u + q < P.Wo) { Y[o + 4u + q] = epilogue(v1[q], o + 4u + q); }
+      if (ow0 + q < P.Wo) { Y[o + q] = v0[q]; }
+      if (ow0 + 4u + q < P.Wo) { Y[o + 4u + q] = v1[q]; }
     }
   }
 }

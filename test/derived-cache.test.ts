@@ -17,6 +17,23 @@ describe('writableBindings', () => {
       @group(0) @binding(4) var<storage, read> D: array<f32>;`;
     expect([...writableBindings(code)].sort()).toEqual([2, 3]);
   });
+
+  it("per entry point, the bindings it or the functions it calls write, and no other entry's", () => {
+    const code = `
+      @group(0) @binding(1) var<storage, read> X: array<f32>;
+      @group(0) @binding(2) var<storage, read_write> Out: array<f32>;
+      @group(0) @binding(2) var<storage, read> In2: array<f32>;   // binding 2 read by another entry
+      @group(0) @binding(3) var<storage, read_write> Side: array<f32>;
+      fn store(i: u32, v: f32) { if (v > 0.0) { Side[i] = v; } }   // Out[i] only in this comment
+      fn helper(i: u32) -> f32 { return X[i]; }
+      @compute @workgroup_size(8) fn first(@builtin(global_invocation_id) g: vec3<u32>) { Out[g.x] = helper(g.x); }
+      @compute @workgroup_size(8) fn second(@builtin(global_invocation_id) g: vec3<u32>) { store(g.x, In2[g.x]); }
+      @compute @workgroup_size(8) fn third(@builtin(global_invocation_id) g: vec3<u32>) { let v = helper(g.x); }`;
+    expect([...writableBindings(code, 'first')]).toEqual([2]);
+    expect([...writableBindings(code, 'second')]).toEqual([3]);
+    expect([...writableBindings(code, 'third')]).toEqual([]);
+    expect([...writableBindings(code, 'missing')].sort()).toEqual([2, 3]);
+  });
 });
 
 describe('DerivedCache', () => {

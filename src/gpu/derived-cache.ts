@@ -71,13 +71,51 @@ export class DerivedCache {
   }
 }
 
-/** The binding numbers of a WGSL source's `read_write` storage variables (the buffers a dispatch may write). */
-export function writableBindings(code: string): ReadonlySet<number> {
-  const out = new Set<number>();
+/**
+ * The binding numbers of the `read_write` storage variables that entry point `entry` of a WGSL source can write:
+ * those its body, or a function it calls (transitively), names. A file's other entries may write other bindings
+ * (kernels/norm.wgsl's binding 4 is one entry's output and another's input), so the file as a whole would
+ * over-invalidate. Comments are stripped first; an entry that cannot be found counts every such binding.
+ */
+export function writableBindings(code: string, entry?: string): ReadonlySet<number> {
+  const src = code.replace(/\/\/[^\n]*/g, '').replace(/\/\*[\s\S]*?\*\//g, '');
+  const writable = new Map<string, number>();
   // The attributes before each such `var`, in any order (`@group(0) @binding(3)`, `@binding(3) @group(0)`).
-  for (const m of code.matchAll(/((?:@\w+\s*\([^)]*\)\s*)+)var\s*<\s*storage\s*,\s*read_write\s*>/g)) {
+  for (const m of src.matchAll(/((?:@\w+\s*\([^)]*\)\s*)+)var\s*<\s*storage\s*,\s*read_write\s*>\s*(\w+)/g)) {
     const binding = /@binding\s*\(\s*(\d+)\s*\)/.exec(m[1]!);
-    if (binding) out.add(Number(binding[1]));
+    if (binding) writable.set(m[2]!, Number(binding[1]));
+  }
+  const bodies = functionBodies(src);
+  if (entry === undefined || !bodies.has(entry)) return new Set(writable.values());
+  const out = new Set<number>();
+  const seen = new Set<string>([entry]);
+  const queue = [entry];
+  while (queue.length) {
+    for (const word of bodies.get(queue.pop()!)!.match(/\b\w+\b/g) ?? []) {
+      const b = writable.get(word);
+      if (b !== undefined) out.add(b);
+      if (bodies.has(word) && !seen.has(word)) {
+        seen.add(word);
+        queue.push(word);
+      }
+    }
+  }
+  return out;
+}
+
+/** Each `fn name(...) ... { body }` of a comment-free WGSL source, by name (braces matched). */
+function functionBodies(src: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const m of src.matchAll(/\bfn\s+(\w+)\s*\(/g)) {
+    const open = src.indexOf('{', m.index!);
+    if (open < 0) continue;
+    let depth = 0;
+    let i = open;
+    for (; i < src.length; i++) {
+      if (src[i] === '{') depth++;
+      else if (src[i] === '}' && --depth === 0) break;
+    }
+    out.set(m[1]!, src.slice(open, i + 1));
   }
   return out;
 }

@@ -45,7 +45,7 @@ export class Engine {
   readonly limits: GPUSupportedLimits;
   private readonly modules = new Map<string, GPUShaderModule>();
   private readonly pipelines = new Map<string, GPUComputePipeline>();
-  /** Per kernel file, the bindings its dispatches may write (they drop what was derived from those buffers). */
+  /** Per kernel entry point, the bindings its dispatches may write (they drop what was derived from those buffers). */
   private readonly writable = new Map<string, ReadonlySet<number>>();
   private readonly derivedValues = new DerivedCache();
   private readonly storage: BufferPool;
@@ -201,9 +201,10 @@ export class Engine {
     return value;
   }
 
-  private writableBindings(file: string): ReadonlySet<number> {
-    let w = this.writable.get(file);
-    if (!w) this.writable.set(file, (w = writableBindings(moduleSource(file).code)));
+  private writableBindings(spec: KernelSpec): ReadonlySet<number> {
+    const key = `${spec.file}:${spec.entry}`;
+    let w = this.writable.get(key);
+    if (!w) this.writable.set(key, (w = writableBindings(moduleSource(spec.file).code, spec.entry)));
     return w;
   }
 
@@ -228,7 +229,7 @@ export class Engine {
     const first = uniforms ? 1 : 0;
     buffers.forEach((buffer, i) => entries.push({ binding: first + i, resource: { buffer } }));
     if (this.derivedValues.sources) {
-      const w = this.writableBindings(spec.file);
+      const w = this.writableBindings(spec);
       buffers.forEach((buffer, i) => w.has(first + i) && this.derivedValues.invalidate(buffer));
     }
     const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });

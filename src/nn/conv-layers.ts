@@ -1,5 +1,5 @@
 // Conv2d and ConvTranspose2d layers over src/ops/conv.ts, with PyTorch's parameter names and default init.
-import { conv2d, convTranspose2d } from '../ops/conv.ts';
+import { conv2d, conv2dStoresEpilogue, convTranspose2d, type Conv2dOptions } from '../ops/conv.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { defaultBias, defaultWeight, type InitOptions } from './init.ts';
 import { Layer } from './module.ts';
@@ -36,13 +36,24 @@ export class Conv2d extends Layer {
   setWeight(w: Tensor): void {
     this.param('weight').assign(w);
   }
-  forward(x: Tensor): Tensor {
-    return conv2d(x, this.param('weight'), this.hasBias ? this.param('bias') : null, {
-      stride: this.opts.stride ?? 1,
-      padding: this.opts.padding ?? 0,
-      dilation: this.opts.dilation ?? 1,
-      groups: this.opts.groups ?? 1,
-    });
+  /** Whether the forward on x adds a bias, residual and ReLU in its kernel's store (see conv2dStoresEpilogue). */
+  storesEpilogue(x: Tensor): boolean {
+    return conv2dStoresEpilogue(x, this.param('weight'), this.convOptions());
+  }
+  private convOptions(): Conv2dOptions {
+    return { stride: this.opts.stride ?? 1, padding: this.opts.padding ?? 0, dilation: this.opts.dilation ?? 1, groups: this.opts.groups ?? 1 };
+  }
+  /** The weight and bias (null without one) the forward uses. */
+  get weights(): { weight: Tensor; bias: Tensor | null } {
+    return { weight: this.param('weight'), bias: this.hasBias ? this.param('bias') : null };
+  }
+  /**
+   * `epi`: a residual and/or ReLU after the bias (conv2d's epilogue); `replace`: another weight and bias of the same
+   * shapes (a BatchNorm folded into them, src/nn/conv-norm.ts).
+   */
+  forward(x: Tensor, epi: Pick<Conv2dOptions, 'residual' | 'relu'> = {}, replace?: { weight: Tensor; bias: Tensor | null }): Tensor {
+    const { weight, bias } = replace ?? this.weights;
+    return conv2d(x, weight, bias, { ...this.convOptions(), ...epi });
   }
 }
 

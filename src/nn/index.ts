@@ -4,3 +4,4 @@ export * as init from './init.ts';
 export * from './conv-layers.ts';
 export * from './norm-layers.ts';
 export * from './frozen-batch-norm.ts';
+export * from './conv-norm.ts';

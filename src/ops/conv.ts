@@ -189,7 +189,7 @@ function directRaw(x: Tensor, w: Tensor, bias: Tensor | null, d: DirectShape, mo
   const buffers = [x.buffer, w.buffer, (bias ?? w).buffer, y.buffer];
   if (inStore) {
     buffers.push((epi.residual ?? x).buffer);
-    if (epi.residual) constants.RES = 1;
+    if (epi.residual) Object.assign(constants, d.Wo % 4 === 0 ? { RES: 1, RV: 1 } : { RES: 1 });
     if (epi.relu) constants.RELU = 1;
   }
   const total = d.N * d.G;
@@ -600,6 +600,18 @@ function addBias(y: Tensor, bias: Tensor | null | undefined, channels: number, o
 
 /** The bias gradient: dY summed over batch and pixels. */
 const biasGrad = (gy: Tensor): Tensor => sum(gy, [0, 2, 3]);
+
+/**
+ * Whether conv2d of these operands, without a tape, adds its bias, residual and ReLU in its kernel's store (Winograd in
+ * one chunk, the direct `main`/`main8`) rather than in passes of their own (the matmul route, depthwise): where a
+ * BatchNorm folded into the conv saves its normalise pass (src/nn/conv-norm.ts).
+ */
+export function conv2dStoresEpilogue(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): boolean {
+  const g = convGeometry(x, w, opts, 'conv2d');
+  const m = winogradTile(false);
+  if (usesWinograd(g, m)) return winogradLayout(g, m).perChunk >= g.N;
+  return usesDirect(g) && !isDepthwise(forwardShape(g));
+}
 
 /** 2-D cross-correlation as torch.nn.functional.conv2d: x [N, Cin, H, W], w [Cout, Cin/groups, kh, kw], bias [Cout]. */
 export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dOptions = {}): Tensor {

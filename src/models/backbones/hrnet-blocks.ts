@@ -5,8 +5,8 @@
 import type { Conv2d } from '../../nn/conv-layers.ts';
 import type { Layer } from '../../nn/module.ts';
 import { Sequential } from '../../nn/layers.ts';
-import { BatchNorm2d, normRelu } from '../../nn/norm-layers.ts';
-import type { Tensor } from '../../tensor/tensor.ts';
+import { ConvNorm } from '../../nn/conv-norm.ts';
+import { BatchNorm2d } from '../../nn/norm-layers.ts';
 import { BasicBlock, Bottleneck, convInit, type BlockCtx, type BlockType } from './resnet.ts';
 
 export { BasicBlock, Bottleneck, type BlockType };
@@ -22,22 +22,13 @@ export const conv = (ctx: InitCtx, inC: number, outC: number, k: number, stride 
 /** timm's _BN_MOMENTUM is 0.1, PyTorch's default. */
 export const bn = (c: number): BatchNorm2d => new BatchNorm2d(c, { momentum: 0.1 });
 
-/** conv + BN (+ ReLU): the unit of HRNet's transition and fuse layers. */
-export class ConvBnAct extends Sequential {
-  constructor(conv: Conv2d, norm: BatchNorm2d, readonly act: boolean) {
-    super(conv, norm);
-  }
-  override forward(x: Tensor): Tensor {
-    const [conv, norm] = this.layers as [Conv2d, BatchNorm2d];
-    const y = conv.forward(x);
-    return this.act ? normRelu(norm, y) : norm.forward(y);
-  }
-}
+/** conv + BN (+ ReLU): the unit of HRNet's transition and fuse layers (folded in inference: src/nn/conv-norm.ts). */
+export { ConvNorm as ConvBnAct };
 
 /** timm's HighResolutionNet._make_layer: `blocks` blocks, a 1x1 conv + BN shortcut when the shape changes. */
 export function makeLayer(ctx: InitCtx, Block: BlockType, inC: number, planes: number, blocks: number, stride = 1): Sequential {
   const outC = planes * Block.expansion;
-  const downsample = stride !== 1 || inC !== outC ? new Sequential(conv(ctx, inC, outC, 1, stride), bn(outC)) : null;
+  const downsample = stride !== 1 || inC !== outC ? new ConvNorm(conv(ctx, inC, outC, 1, stride), bn(outC)) : null;
   const layers: Layer[] = [new Block(ctx, inC, planes, stride, downsample)];
   for (let i = 1; i < blocks; i++) layers.push(new Block(ctx, outC, planes, 1, null));
   return new Sequential(...layers);

@@ -52,7 +52,7 @@ export class HighResolutionModule extends Module {
     const branches: Sequential[] = [];
     for (let i = 0; i < n; i++) {
       const outC = spec.numChannels[i]! * spec.block.expansion;
-      const downsample = chs[i] !== outC ? new Sequential(conv(ctx, chs[i]!, outC, 1), bn(outC)) : null;
+      const downsample = chs[i] !== outC ? new ConvBnAct(conv(ctx, chs[i]!, outC, 1), bn(outC), false) : null;
       const blocks: Layer[] = [new spec.block(ctx, chs[i]!, spec.numChannels[i]!, 1, downsample)];
       chs[i] = outC;
       for (let b = 1; b < spec.numBlocks[i]!; b++) blocks.push(new spec.block(ctx, outC, spec.numChannels[i]!, 1, null));

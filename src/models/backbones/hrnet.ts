@@ -8,7 +8,8 @@
 // upsampled to branch 0's size and concatenated to it.
 import { Identity, ModuleList, Sequential } from '../../nn/layers.ts';
 import { Layer } from '../../nn/module.ts';
-import { normRelu } from '../../nn/norm-layers.ts';
+import type { Conv2d } from '../../nn/conv-layers.ts';
+import { convNorm } from '../../nn/conv-norm.ts';
 import { interpolate } from '../../ops/resample.ts';
 import { concat } from '../../ops/shape.ts';
 import type { Tensor } from '../../tensor/tensor.ts';
@@ -90,8 +91,8 @@ export class HRNet extends Layer {
           `as the default hrnet configs do, or use crop sizes that are multiples of ${HRNET_INPUT_DIVISOR}`,
       );
     const m = (n: string) => this.child(n) as Layer;
-    let y = normRelu(m('bn1'), m('conv1').forward(x));
-    y = normRelu(m('bn2'), m('conv2').forward(y));
+    let y = convNorm(m('conv1') as Conv2d, m('bn1'), x, { relu: true });
+    y = convNorm(m('conv2') as Conv2d, m('bn2'), y, { relu: true });
     y = m('layer1').forward(y);
     let ys = [y];
     this.stages.forEach((stage, s) => {

@@ -3,7 +3,8 @@
 // dilation exactly as timm's make_blocks does. Depths 18/34 use BasicBlock, 50/101/152 Bottleneck.
 import type { Tensor } from '../../tensor/tensor.ts';
 import { Conv2d } from '../../nn/conv-layers.ts';
-import { BatchNorm2d, GroupNorm, MaxPool2d, normRelu } from '../../nn/norm-layers.ts';
+import { ConvNorm, convNorm } from '../../nn/conv-norm.ts';
+import { BatchNorm2d, GroupNorm, MaxPool2d } from '../../nn/norm-layers.ts';
 import { kaimingNormal } from '../../nn/init.ts';
 import { Layer } from '../../nn/module.ts';
 import { Sequential } from '../../nn/layers.ts';
@@ -68,9 +69,9 @@ export class BasicBlock extends Layer {
   }
   forward(x: Tensor): Tensor {
     const m = (n: string) => this.child(n) as Layer;
-    const y = normRelu(m('bn1'), m('conv1').forward(x));
+    const y = convNorm(m('conv1') as Conv2d, m('bn1'), x, { relu: true });
     const shortcut = this.child('downsample') ? m('downsample').forward(x) : x;
-    return normRelu(m('bn2'), m('conv2').forward(y), shortcut);
+    return convNorm(m('conv2') as Conv2d, m('bn2'), y, { relu: true, residual: shortcut });
   }
 }
 
@@ -89,10 +90,10 @@ export class Bottleneck extends Layer {
   }
   forward(x: Tensor): Tensor {
     const m = (n: string) => this.child(n) as Layer;
-    let y = normRelu(m('bn1'), m('conv1').forward(x));
-    y = normRelu(m('bn2'), m('conv2').forward(y));
+    let y = convNorm(m('conv1') as Conv2d, m('bn1'), x, { relu: true });
+    y = convNorm(m('conv2') as Conv2d, m('bn2'), y, { relu: true });
     const shortcut = this.child('downsample') ? m('downsample').forward(x) : x;
-    return normRelu(m('bn3'), m('conv3').forward(y), shortcut);
+    return convNorm(m('conv3') as Conv2d, m('bn3'), y, { relu: true, residual: shortcut });
   }
 }
 
@@ -123,7 +124,7 @@ export class ResNet extends Layer {
       } else netStride *= stride;
       const outC = planes * Block.expansion;
       let downsample: Sequential | null = null;
-      if (stride !== 1 || inC !== outC) downsample = new Sequential(convInit(ctx, inC, outC, 1, stride), norm(ctx, outC));
+      if (stride !== 1 || inC !== outC) downsample = new ConvNorm(convInit(ctx, inC, outC, 1, stride), norm(ctx, outC));
       const layer: Layer[] = [];
       for (let b = 0; b < blocks; b++) {
         layer.push(new Block(ctx, inC, planes, b === 0 ? stride : 1, b === 0 ? downsample : null, prevDilation, dilation));
@@ -138,7 +139,7 @@ export class ResNet extends Layer {
 
   forward(x: Tensor): Tensor {
     const m = (n: string) => this.child(n) as Layer;
-    let y = m('maxpool').forward(normRelu(m('bn1'), m('conv1').forward(x)));
+    let y = m('maxpool').forward(convNorm(m('conv1') as Conv2d, m('bn1'), x, { relu: true }));
     for (const n of ['layer1', 'layer2', 'layer3', 'layer4']) y = m(n).forward(y);
     return y;
   }

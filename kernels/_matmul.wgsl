@@ -192,29 +192,69 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
       }
     }
   }
-  storeRows3(z, m0, n, c0, c1, c2, c3);
+  storeRows3(z, m0, n, c0, c1, c2, c3, lane);
 }
 
 // The tile's rows (those < M) at columns n (those < N).
-fn storeRows3(z: u32, m0: u32, n: vec3<u32>, c0: array<vec3<f32>, 8>, c1: array<vec3<f32>, 8>, c2: array<vec3<f32>, 8>, c3: array<vec3<f32>, 8>) {
-  store3(z, m0, n, c0);
-  store3(z, m0 + 8u, n, c1);
+fn storeRows3(z: u32, m0: u32, n: vec3<u32>, c0: array<vec3<f32>, 8>, c1: array<vec3<f32>, 8>, c2: array<vec3<f32>, 8>, c3: array<vec3<f32>, 8>, lane: u32) {
+  let b = tileBias(m0, lane);
+  store3(z, m0, n, c0, b[0]);
+  store3(z, m0 + 8u, n, c1, b[1]);
   if (G == 4u) {
-    store3(z, m0 + 16u, n, c2);
-    store3(z, m0 + 24u, n, c3);
+    store3(z, m0 + 16u, n, c2, b[2]);
+    store3(z, m0 + 24u, n, c3, b[3]);
   }
 }
 
 // C rows m0 .. m0 + 7 (those < M) at columns n (those < N).
-fn store3(z: u32, m0: u32, n: vec3<u32>, acc: array<vec3<f32>, 8>) {
+fn store3(z: u32, m0: u32, n: vec3<u32>, acc: array<vec3<f32>, 8>, bias: array<f32, 8>) {
   for (var r = 0u; r < 8u; r++) {
     let m = m0 + r;
     if (m >= P.M) { break; }
     let o = (z * P.M + m) * P.N;
-    if (n.x < P.N) { C[o + n.x] = acc[r].x; }
-    if (n.y < P.N) { C[o + n.y] = acc[r].y; }
-    if (n.z < P.N) { C[o + n.z] = acc[r].z; }
+    if (n.x < P.N) { C[o + n.x] = epilogue1(acc[r].x, bias[r], o + n.x); }
+    if (n.y < P.N) { C[o + n.y] = epilogue1(acc[r].y, bias[r], o + n.y); }
+    if (n.z < P.N) { C[o + n.z] = epilogue1(acc[r].z, bias[r], o + n.z); }
   }
+}
+
+// What the store adds (a 1x1 conv with a folded BatchNorm ends a block here, src/nn/conv-norm.ts): BIAS, Bias[m]
+// per row of C; RES, the residual Res (C's shape; callers bind A otherwise); RELU, a clamp at 0.
+override BIAS: bool = false;
+override RES: bool = false;
+override RELU: bool = false;
+@group(0) @binding(4) var<storage, read> Bias: array<f32>;
+@group(0) @binding(5) var<storage, read> Res4: array<vec4<f32>>;
+
+// C[i] = act(v + bias + residual) (bias: the row's, 0 without BIAS).
+fn epilogue1(v: f32, bias: f32, i: u32) -> f32 {
+  var y = v + bias;
+  if (RES) { y += Res4[i >> 2u][i & 3u]; }
+  if (RELU) { y = max(y, 0.0); }
+  return y;
+}
+
+// The same for the aligned vec4 C4[i4].
+fn epilogue4(v: vec4<f32>, bias: f32, i4: u32) -> vec4<f32> {
+  var y = v + vec4<f32>(bias);
+  if (RES) { y += Res4[i4]; }
+  if (RELU) { y = max(y, vec4<f32>(0.0)); }
+  return y;
+}
+
+// The biases of the tile's rows m0 + 8g + r per row group g (zeros without BIAS), from `biasRows` of the variant
+// (kernels/matmul.wgsl: one gather a lane and broadcasts). Before any lane of the workgroup returns.
+fn tileBias(m0: u32, lane: u32) -> array<array<f32, 8>, 4> {
+  var b: array<array<f32, 8>, 4>;
+  if (BIAS) {
+    b[0] = biasRows(m0, lane);
+    b[1] = biasRows(m0 + 8u, lane);
+    if (G == 4u) {
+      b[2] = biasRows(m0 + 16u, lane);
+      b[3] = biasRows(m0 + 24u, lane);
+    }
+  }
+  return b;
 }
 
 // 8G x 32 tiles, lane L owning columns n0 + 4L .. n0 + 4L + 3 read as one vec4. Needs !TB, N % 4 == 0 and
@@ -258,22 +298,24 @@ fn main_n4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: v
       }
     }
   }
+  let b = tileBias(m0, lane);
   if (n >= N) { return; }
-  store4(z, m0, n, c0);
-  store4(z, m0 + 8u, n, c1);
+  store4(z, m0, n, c0, b[0]);
+  store4(z, m0 + 8u, n, c1, b[1]);
   if (G == 4u) {
-    store4(z, m0 + 16u, n, c2);
-    store4(z, m0 + 24u, n, c3);
+    store4(z, m0 + 16u, n, c2, b[2]);
+    store4(z, m0 + 24u, n, c3, b[3]);
   }
 }
 
 // C rows m0 .. m0 + 7 (those < M) at columns n .. n + 3 (main_n4 only: it binds C as C4).
-fn store4(z: u32, m0: u32, n: u32, acc: array<vec4<f32>, 8>) {
+fn store4(z: u32, m0: u32, n: u32, acc: array<vec4<f32>, 8>, bias: array<f32, 8>) {
   for (var r = 0u; r < 8u; r++) {
     let m = m0 + r;
     if (m >= P.M) { break; }
     // N % 4 == 0 and n % 4 == 0 here: one aligned vec4 store instead of 4 scattered scalar ones.
-    C4[((z * P.M + m) * P.N + n) >> 2u] = acc[r];
+    let i4 = ((z * P.M + m) * P.N + n) >> 2u;
+    C4[i4] = epilogue4(acc[r], bias[r], i4);
   }
 }
 
@@ -305,5 +347,5 @@ fn main_k4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: v
       }
     }
   }
-  storeRows3(z, m0, n, c0, c1, c2, c3);
+  storeRows3(z, m0, n, c0, c1, c2, c3, lane);
 }

@@ -18,3 +18,8 @@ fn rows4(a: vec4<f32>, k: u32, g: u32) -> array<array<f32, 8>, 4> {
   }
   return array<array<f32, 8>, 4>(rowsA(a.x, k, g), rowsA(a.y, k + 1u, g), rowsA(a.z, k + 2u, g), rowsA(a.w, k + 3u, g));
 }
+
+// The biases of rows m0 .. m0 + 7 (kernels/_matmul.wgsl BIAS): lane r gathers row m0 + r's, all lanes get all 8.
+fn biasRows(m0: u32, lane: u32) -> array<f32, 8> {
+  return rowsA(Bias[min(m0 + lane, P.M - 1u)], 0u, 0u);
+}

@@ -12,3 +12,10 @@ fn rowsA(own: f32, k: u32, g: u32) -> array<f32, 8> {
 fn rows4(a: vec4<f32>, k: u32, g: u32) -> array<array<f32, 8>, 4> {
   return array<array<f32, 8>, 4>(rowsA(a.x, k, g), rowsA(a.y, k + 1u, g), rowsA(a.z, k + 2u, g), rowsA(a.w, k + 3u, g));
 }
+
+// The biases of rows m0 .. m0 + 7 (kernels/_matmul.wgsl BIAS), each lane loading all 8.
+fn biasRows(m0: u32, lane: u32) -> array<f32, 8> {
+  var b: array<f32, 8>;
+  for (var r = 0u; r < 8u; r++) { b[r] = Bias[min(m0 + r, P.M - 1u)]; }
+  return b;
+}

@@ -1,5 +1,6 @@
 // conv2d's epilogue (residual, relu): relu(conv(x) + bias + residual) in the kernels' store where they have one
-// (Winograd's output transforms, the direct `main` and `main8`), as separate passes elsewhere; on the tape, as ops.
+// (Winograd's output transforms, the direct `main` and `main8`, the matmul of groups 1), as separate passes
+// elsewhere; on the tape, as ops.
 import { describe, expect, it } from 'vitest';
 import * as dg from '../src/index.ts';
 import { useGpu } from './helpers/gpu.ts';
@@ -12,7 +13,10 @@ describe('conv2d with a residual and relu', () => {
     { name: 'direct main, 32 channels', x: [2, 32, 10, 13], w: [48, 32, 3, 3], opts: { padding: 1 }, algorithm: 'auto', kernel: 'conv2d_direct:main' },
     { name: 'direct main, stride 2', x: [1, 16, 17, 16], w: [24, 16, 3, 3], opts: { padding: 1, stride: 2 }, algorithm: 'auto', kernel: 'conv2d_direct:main' },
     { name: 'direct main8, 7x7 stride 2', x: [1, 3, 32, 32], w: [16, 3, 7, 7], opts: { padding: 3, stride: 2 }, algorithm: 'auto', kernel: 'conv2d_direct:main8' },
-    { name: 'matmul (1x1), separate passes', x: [2, 32, 8, 8], w: [40, 32, 1, 1], opts: {}, algorithm: 'auto', kernel: 'matmul:main_n4' },
+    { name: 'matmul 1x1 (vec4 columns)', x: [2, 32, 8, 8], w: [40, 32, 1, 1], opts: {}, algorithm: 'auto', kernel: 'matmul:main_n4' },
+    { name: 'matmul 1x1 (7x7 maps: scalar columns)', x: [1, 32, 7, 7], w: [40, 32, 1, 1], opts: {}, algorithm: 'auto', kernel: 'matmul:main' },
+    { name: 'im2col + matmul, 3x3', x: [2, 8, 9, 10], w: [12, 8, 3, 3], opts: { padding: 1 }, algorithm: 'gemm', kernel: 'matmul:main' },
+    { name: 'grouped im2col + matmul, separate passes', x: [1, 8, 9, 10], w: [12, 4, 3, 3], opts: { padding: 1, groups: 2 }, algorithm: 'gemm', kernel: 'matmul:main' },
     { name: 'depthwise, separate passes', x: [1, 8, 9, 9], w: [8, 1, 3, 3], opts: { padding: 1, groups: 8 }, algorithm: 'auto', kernel: 'conv2d_direct:depthwise' },
   ];
   for (const c of cases) {
@@ -32,7 +36,7 @@ describe('conv2d with a residual and relu', () => {
           const kernels = (await engine().stopProfile()).map((d) => d.kernel);
           expect(kernels, kernels.join(' ')).toContain(c.kernel);
           // In the store: no add or relu pass of its own.
-          const inStore = c.kernel.startsWith('conv_winograd') || c.kernel === 'conv2d_direct:main' || c.kernel === 'conv2d_direct:main8';
+          const inStore = !c.name.includes('separate passes');
           expect(kernels.some((k) => k.startsWith('binary:') || k.startsWith('unary:')), kernels.join(' ')).toBe(!inStore);
           const want = await expected.toArray();
           expect(got.some((v) => v === 0) && got.some((v) => v > 0)).toBe(true);

@@ -3,7 +3,7 @@
 // run one after another, and the unfolded path wherever folding does not apply.
 import { describe, expect, it } from 'vitest';
 import * as dg from '../src/index.ts';
-import { BatchNorm2d, Conv2d, ConvNorm, convNorm } from '../src/nn/index.ts';
+import { BatchNorm2d, Conv2d, ConvNorm, convNorm, FrozenBatchNorm2d } from '../src/nn/index.ts';
 import { expectClose } from './helpers/compare.ts';
 import { useGpu } from './helpers/gpu.ts';
 
@@ -37,6 +37,7 @@ describe('convNorm folds an eval-mode BatchNorm into its conv', () => {
     ['3x3, 32 channels (direct kernel)', 32, 48, 3, 12],
     ['3x3, 64 channels (Winograd F(4x4))', 64, 64, 3, 12],
     ['7x7 (main8)', 3, 16, 7, 20],
+    ['1x1 (matmul)', 32, 40, 1, 8],
   ] as const) {
     it(`${name}: the numbers of conv, norm, add and relu, in one pass and none of the norm's`, async () => {
       await dg.scope(async () => {
@@ -63,6 +64,28 @@ describe('convNorm folds an eval-mode BatchNorm into its conv', () => {
       });
     });
   }
+
+  it('folds a FrozenBatchNorm2d too (a torchvision detector backbone), where it ran norm, add and relu as three passes', async () => {
+    await dg.scope(async () => {
+      for (const k of [1, 3]) {
+        const conv = new Conv2d(32, 32, k, { padding: (k - 1) / 2, bias: false, seed: 5 });
+        const frozen = new FrozenBatchNorm2d(32);
+        const host = (f: (i: number) => number) => ({ shape: [32], data: Float32Array.from({ length: 32 }, (_, i) => f(i)) });
+        frozen.loadStateDict(new Map([['weight', host((i) => 1 + 0.03 * i)], ['bias', host((i) => 0.05 * i - 0.4)], ['running_mean', host((i) => 0.01 * i)], ['running_var', host((i) => 0.5 + 0.02 * i)]]), true);
+        const x = dg.randn([1, 32, 9, 12], { seed: 6 });
+        const res = dg.randn([1, 32, 9, 12], { seed: 7 });
+        const want = await dg.noGrad(() => dg.relu(dg.add(frozen.forward(conv.forward(x)), res))).toArray();
+        await dg.noGrad(() => convNorm(conv, frozen, x, { relu: true, residual: res })).toArray();
+        engine().startProfile();
+        const got = await dg.noGrad(() => convNorm(conv, frozen, x, { relu: true, residual: res })).toArray();
+        const kernels = (await engine().stopProfile()).map((d) => d.kernel);
+        expect(kernels.filter((kn) => !kn.startsWith('conv') && !kn.startsWith('matmul:')), kernels.join(' ')).toEqual([]);
+        expectClose(got, want, 1e-3, `FrozenBatchNorm2d after a ${k}x${k} conv`);
+        conv.dispose();
+        frozen.dispose();
+      }
+    });
+  });
 
   it('follows changed running statistics and weights', async () => {
     await dg.scope(async () => {

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as dg from '../src/index.ts';
 import { expectClose } from './helpers/compare.ts';
+import { checkMatmulEpilogue } from './helpers/matmul-epilogue.ts';
 
 interface Case {
   name: string;
@@ -22,6 +23,7 @@ describe('portable matmul matches PyTorch', () => {
     expect(e.device.features.has('subgroups')).toBe(false);
   });
   it('covers the matmul fixtures', () => expect(cases.length).toBeGreaterThan(5));
+  it('adds the bias per row, the residual and relu in its store', () => checkMatmulEpilogue());
   for (const c of cases) {
     it(c.name, async () => {
       await dg.scope(async () => {

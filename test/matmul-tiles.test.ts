@@ -6,6 +6,7 @@ import { describe, it } from 'vitest';
 import * as dg from '../src/index.ts';
 import { expectClose } from './helpers/compare.ts';
 import { useGpu } from './helpers/gpu.ts';
+import { checkMatmulEpilogue } from './helpers/matmul-epilogue.ts';
 
 function hostMatmul(a: Float32Array, b: Float32Array, m: number, k: number, n: number, ta = false, tb = false): Float32Array {
   const out = new Float32Array(m * n);
@@ -141,4 +142,9 @@ describe('matmul with 32-row tiles and vec4 loads of a transposed A', () => {
       });
     });
   }
+});
+
+describe('matmul store epilogue', () => {
+  useGpu();
+  it('adds the bias per row, the residual and relu in its store', () => checkMatmulEpilogue());
 });

@@ -1,12 +1,14 @@
 // conv -> norm (-> + residual -> ReLU): the unit ResNet's and HRNet's blocks, stems and shortcuts are made of.
-// With a BatchNorm2d on running statistics and no tape (evaluation, prediction, video analysis) the norm is folded
-// into the conv (BatchNorm2d.fold, kept while the tensors are unchanged) and the residual and ReLU run in the
-// conv's store (conv2d's epilogue): one pass where a conv and a normalise pass were, 13% of an hrnet_w32 frame
-// (bench/NOTES.md "full-frame" v32). Otherwise, and for any other norm, the conv and then the norm's own forward.
+// With a BatchNorm2d on running statistics or a FrozenBatchNorm2d, and no tape (evaluation, prediction, video
+// analysis), the norm is folded into the conv (src/nn/fold-norm.ts, kept while the tensors are unchanged) and the
+// residual and ReLU run in the conv's store (conv2d's epilogue): one pass where a conv and a normalise pass (and,
+// after a FrozenBatchNorm2d, an add and a ReLU) were (bench/NOTES.md "full-frame" v32-v33). Otherwise, and for any
+// other norm, the conv and then the norm's own forward.
 import type { Tensor } from '../tensor/tensor.ts';
 import type { Conv2d } from './conv-layers.ts';
 import { Sequential } from './layers.ts';
 import type { Layer } from './module.ts';
+import { FrozenBatchNorm2d } from './frozen-batch-norm.ts';
 import { BatchNorm2d, normRelu } from './norm-layers.ts';
 import { add } from '../ops/elementwise.ts';
 import { willRecord } from '../tensor/autograd.ts';
@@ -21,7 +23,7 @@ export interface ConvNormEpilogue {
 export function convNorm(conv: Conv2d, norm: Layer, x: Tensor, epi: ConvNormEpilogue = {}): Tensor {
   // Folded only where the conv's own store adds the bias, residual and ReLU: elsewhere (1x1 convs on the matmul)
   // they would be passes of their own, no fewer than the normalise pass they replace.
-  if (norm instanceof BatchNorm2d && !willRecord([x, epi.residual ?? null]) && conv.storesEpilogue(x)) {
+  if ((norm instanceof BatchNorm2d || norm instanceof FrozenBatchNorm2d) && !willRecord([x, epi.residual ?? null]) && conv.storesEpilogue(x)) {
     const { weight, bias } = conv.weights;
     const folded = norm.fold(weight, bias);
     if (folded) return conv.forward(x, { residual: epi.residual ?? null, relu: epi.relu === true }, folded);

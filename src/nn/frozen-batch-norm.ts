@@ -4,7 +4,8 @@ import { ones, zeros } from '../ops/creation.ts';
 import { addScalar, mul, rsqrt } from '../ops/elementwise.ts';
 import { batchNorm2d } from '../ops/norm.ts';
 import { reshape } from '../ops/shape.ts';
-import { noGrad, record } from '../tensor/autograd.ts';
+import { noGrad, record, willRecord } from '../tensor/autograd.ts';
+import { foldIntoConv } from './fold-norm.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { Layer, type Module } from './module.ts';
 
@@ -25,6 +26,16 @@ export class FrozenBatchNorm2d extends Layer {
     this.registerBuffer('bias', zeros([numFeatures]));
     this.registerBuffer('running_mean', zeros([numFeatures]));
     this.registerBuffer('running_var', ones([numFeatures]));
+  }
+
+  /**
+   * A conv's weight and bias with this norm folded in (src/nn/fold-norm.ts) when nothing records a tape on them;
+   * else null. Owned by the engine: callers must not dispose them.
+   */
+  fold(weight: Tensor, bias: Tensor | null): { weight: Tensor; bias: Tensor } | null {
+    if (willRecord([weight, bias])) return null;
+    const [gamma, beta, mean, variance] = ['weight', 'bias', 'running_mean', 'running_var'].map((n) => this.buffer(n)) as [Tensor, Tensor, Tensor, Tensor];
+    return foldIntoConv(weight, bias, { gamma, beta, mean, variance, eps: this.eps });
   }
 
   forward(x: Tensor): Tensor {

@@ -5,3 +5,4 @@ export * from './conv-layers.ts';
 export * from './norm-layers.ts';
 export * from './frozen-batch-norm.ts';
 export * from './conv-norm.ts';
+export * from './fold-norm.ts';

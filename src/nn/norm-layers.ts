@@ -1,13 +1,11 @@
 // Normalisation and pooling layers over src/ops/norm.ts and src/ops/pool.ts, with PyTorch's parameter
 // and buffer names (weight, bias, running_mean, running_var, num_batches_tracked).
 import { full, ones, zeros } from '../ops/creation.ts';
-import { engine } from '../gpu/current.ts';
-import { add, addScalar, mul, neg, relu, rsqrt, sub } from '../ops/elementwise.ts';
-import { reshape } from '../ops/shape.ts';
+import { add, addScalar, relu } from '../ops/elementwise.ts';
 import { batchNorm2d, groupNorm, layerNorm, type NormEpilogue } from '../ops/norm.ts';
 import { avgPool2d, maxPool2d, type PoolOptions } from '../ops/pool.ts';
 import { noGrad, willRecord } from '../tensor/autograd.ts';
-import { keep, tidy } from '../tensor/scope.ts';
+import { foldIntoConv } from './fold-norm.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { Layer } from './module.ts';
 
@@ -62,30 +60,7 @@ export class BatchNorm2d extends Layer {
     const gamma = this.affine ? this.param('weight') : null;
     const beta = this.affine ? this.param('bias') : null;
     if (willRecord([weight, bias, gamma, beta])) return null;
-    const [mean, variance] = [this.buffer('running_mean'), this.buffer('running_var')];
-    const C = this.numFeatures;
-    if (weight.shape[0] !== C) throw new Error(`BatchNorm2d(${C}): cannot fold into a conv of ${weight.shape[0]} output channels`);
-    const eps = this.opts.eps ?? 1e-5;
-    const sources = [weight, bias, gamma, beta, mean, variance].filter((t): t is Tensor => t !== null).map((t) => t.buffer);
-    return engine().derived(
-      sources,
-      `batchNorm:fold:${eps}:${bias ? 'bias' : ''}:${gamma ? 'affine' : ''}`,
-      () =>
-        noGrad(() => {
-          const [w, b] = tidy(() => {
-            const invstd = rsqrt(addScalar(variance, eps));
-            const s = gamma ? mul(gamma, invstd) : invstd;
-            const w = mul(weight, reshape(s, [C, ...weight.shape.slice(1).map(() => 1)]));
-            const shifted = mul(bias ? sub(bias, mean) : neg(mean), s);
-            return [w, beta ? add(shifted, beta) : shifted];
-          });
-          return { weight: keep(w!), bias: keep(b!) };
-        }),
-      (f) => {
-        f.weight.dispose();
-        f.bias.dispose();
-      },
-    );
+    return foldIntoConv(weight, bias, { gamma, beta, mean: this.buffer('running_mean'), variance: this.buffer('running_var'), eps: this.opts.eps ?? 1e-5 });
   }
   /** `epi`: a residual added and/or a ReLU in the normalise pass (see NormEpilogue). */
   forward(x: Tensor, epi: NormEpilogue = {}): Tensor {

@@ -22,7 +22,7 @@ import { Tensor } from '../tensor/tensor.ts';
 import { keep } from '../tensor/scope.ts';
 import { add, relu } from './elementwise.ts';
 import { grid } from './layout.ts';
-import { matmulRaw } from './matmul.ts';
+import { matmulRaw, type MatmulEpilogue } from './matmul.ts';
 import { sum } from './reduce.ts';
 import { concat, narrow, reshape } from './shape.ts';
 
@@ -278,8 +278,12 @@ function join(parts: Tensor[], shape: readonly number[]): Tensor {
 function forwardRaw(x: Tensor, w: Tensor, g: Geometry, bias: Tensor | null = null, m: WinogradTile = 2, epi: ConvEpilogue = NO_EPILOGUE): Tensor {
   if (usesWinograd(g, m)) return winogradRaw(x, w, bias, g, m, false, epi);
   if (usesDirect(g)) return directRaw(x, w, bias, forwardShape(g), 'forward', epi);
+  // One chunk of groups 1: the matmul's store adds the bias and the epilogue (kernels/_matmul.wgsl BIAS, RES, RELU).
+  if (gemmStoresEpilogue(g)) return forwardGemm(x, w, g, { bias, residual: epi.residual, relu: epi.relu });
   return epilogueOps(addBias(forwardGemm(x, w, g), bias, g.Cout, 'conv2d'), epi);
 }
+
+const gemmStoresEpilogue = (g: Geometry) => g.G === 1 && chunkSize(g) >= g.N;
 
 /**
  * Winograd (kernels/conv_winograd.wgsl) for stride-1 3x3 convs with equal dilations, groups 1 and at least
@@ -371,7 +375,7 @@ function winogradRaw(x: Tensor, w: Tensor, bias: Tensor | null, g: Geometry, m: 
   return fused === epi ? y : epilogueOps(y, epi);
 }
 
-function forwardGemm(x: Tensor, w: Tensor, g: Geometry): Tensor {
+function forwardGemm(x: Tensor, w: Tensor, g: Geometry, epi: MatmulEpilogue = {}): Tensor {
   const P = g.Ho * g.Wo;
   const K = colRows(g);
   const cg = g.Cout / g.G;
@@ -379,7 +383,7 @@ function forwardGemm(x: Tensor, w: Tensor, g: Geometry): Tensor {
     const nb = xc.shape[0]!;
     const cols = im2col(xc, g);
     // G == 1: W shared by all images; G > 1 (one image): one product per group.
-    const y = g.G === 1 ? matmulRaw(w, cols, g.Cout, P, K, nb, 0, K * P) : matmulRaw(w, cols, cg, P, K, g.G, cg * K, K * P);
+    const y = g.G === 1 ? matmulRaw(w, cols, g.Cout, P, K, nb, 0, K * P, false, false, false, epi) : matmulRaw(w, cols, cg, P, K, g.G, cg * K, K * P);
     cols.dispose();
     return y;
   });
@@ -603,14 +607,16 @@ const biasGrad = (gy: Tensor): Tensor => sum(gy, [0, 2, 3]);
 
 /**
  * Whether conv2d of these operands, without a tape, adds its bias, residual and ReLU in its kernel's store (Winograd in
- * one chunk, the direct `main`/`main8`) rather than in passes of their own (the matmul route, depthwise): where a
+ * one chunk, the direct `main`/`main8`, the matmul route in one chunk of groups 1) rather than in passes of their own
+ * (depthwise, grouped or chunked products): where a
  * BatchNorm folded into the conv saves its normalise pass (src/nn/conv-norm.ts).
  */
 export function conv2dStoresEpilogue(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): boolean {
   const g = convGeometry(x, w, opts, 'conv2d');
   const m = winogradTile(false);
   if (usesWinograd(g, m)) return winogradLayout(g, m).perChunk >= g.N;
-  return usesDirect(g) && !isDepthwise(forwardShape(g));
+  if (usesDirect(g)) return !isDepthwise(forwardShape(g));
+  return gemmStoresEpilogue(g);
 }
 
 /** 2-D cross-correlation as torch.nn.functional.conv2d: x [N, Cin, H, W], w [Cout, Cin/groups, kh, kw], bias [Cout]. */

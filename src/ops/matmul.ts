@@ -50,11 +50,22 @@ function matmulSpecs(): MatmulSpecs {
 }
 
 /**
+ * What matmulRaw's store adds to C (a 1x1 conv with a folded BatchNorm, src/nn/conv-norm.ts): `bias` [M] per row,
+ * `residual` (C's shape), then a clamp at 0 with `relu`.
+ */
+export interface MatmulEpilogue {
+  bias?: Tensor | null;
+  residual?: Tensor | null;
+  relu?: boolean;
+}
+
+/**
  * C[b] = op(A[b]) x op(B[b]) over `batch` products, where op transposes when ta/tb is set.
  * A is stored [M, K] ([K, M] if ta), B [K, N] ([N, K] if tb); a batch stride of 0 shares an operand.
  * `sumBatch`: C [1, M, N] is the sum of the products, accumulated inside the kernel (kernels/_matmul.wgsl zsum).
+ * `epi`: what the store adds (see MatmulEpilogue).
  */
-export function matmulRaw(a: Tensor, b: Tensor, m: number, n: number, k: number, batch: number, strideA: number, strideB: number, ta = false, tb = false, sumBatch = false): Tensor {
+export function matmulRaw(a: Tensor, b: Tensor, m: number, n: number, k: number, batch: number, strideA: number, strideB: number, ta = false, tb = false, sumBatch = false, epi: MatmulEpilogue = {}): Tensor {
   const entries = matmulSpecs();
   // A transposed (a conv's weight in its input gradient, an activation in a weight gradient): the subgroup kernel
   // reads a tile's rows at one k as aligned vec4s spread over the lanes (kernels/_matmul.wgsl TAV), 10-15% faster
@@ -71,7 +82,7 @@ export function matmulRaw(a: Tensor, b: Tensor, m: number, n: number, k: number,
       view.dispose();
       return t;
     });
-    const out = matmulRaw(at, b, m, n, k, batch, 0, strideB, false, tb, sumBatch);
+    const out = matmulRaw(at, b, m, n, k, batch, 0, strideB, false, tb, sumBatch, epi);
     at.dispose();
     return out;
   }
@@ -92,6 +103,9 @@ export function matmulRaw(a: Tensor, b: Tensor, m: number, n: number, k: number,
   if (tav) constants = { ...constants, TAV: 1 };
   // No k tail to compile (main_k4 has none; AV implies K % 4 == 0).
   if (spec !== entries.k4 && !constants.AV && k % 4 === 0) constants = { ...constants, K4: 1 };
+  if (epi.bias) constants = { ...constants, BIAS: 1 };
+  if (epi.residual) constants = { ...constants, RES: 1 };
+  if (epi.relu) constants = { ...constants, RELU: 1 };
   // Summed, the batch is walked inside each workgroup (the kernel's zsum): one z.
   const zsum = sumBatch && batch > 1;
   const zs = sumBatch ? 1 : batch;
@@ -104,7 +118,7 @@ export function matmulRaw(a: Tensor, b: Tensor, m: number, n: number, k: number,
   for (let z0 = 0; z0 < zs; z0 += max) {
     for (let t0 = 0; t0 < tilesM; t0 += max) {
       const u = new Uniforms().u32(m).u32(n).u32(k).u32(batch).u32(strideA).u32(strideB).u32(t0 * rows).u32(z0).u32(zsum ? 1 : 0);
-      e.dispatch(spec, [tilesN, Math.min(max, tilesM - t0), Math.min(max, zs - z0)], [a.buffer, b.buffer, out.buffer], u, constants);
+      e.dispatch(spec, [tilesN, Math.min(max, tilesM - t0), Math.min(max, zs - z0)], [a.buffer, b.buffer, out.buffer, (epi.bias ?? a).buffer, (epi.residual ?? a).buffer], u, constants);
     }
   }
   return out;

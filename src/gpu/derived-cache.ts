@@ -32,13 +32,13 @@ export class DerivedCache {
   }
 
   set<T>(sources: readonly GPUBuffer[], key: string, value: T, dispose: (value: T) => void): void {
-    const old = this.bySource.get(sources[0]!)?.get(key);
-    if (old) this.drop(old);
     const e: Entry = { value, dispose: () => dispose(value), sources: [...sources], key };
     for (const s of new Set(sources)) {
+      // An entry of the same key on any of these sources is replaced (dropped from all of its sources first).
+      const old = this.bySource.get(s)?.get(key);
+      if (old) this.drop(old);
       let m = this.bySource.get(s);
       if (!m) this.bySource.set(s, (m = new Map()));
-      m.get(key) && this.drop(m.get(key)!);
       m.set(key, e);
     }
     this.count++;

@@ -22,8 +22,6 @@ export const conv = (ctx: InitCtx, inC: number, outC: number, k: number, stride 
 /** timm's _BN_MOMENTUM is 0.1, PyTorch's default. */
 export const bn = (c: number): BatchNorm2d => new BatchNorm2d(c, { momentum: 0.1 });
 
-/** conv + BN (+ ReLU): the unit of HRNet's transition and fuse layers (folded in inference: src/nn/conv-norm.ts). */
-export { ConvNorm as ConvBnAct };
 
 /** timm's HighResolutionNet._make_layer: `blocks` blocks, a 1x1 conv + BN shortcut when the shape changes. */
 export function makeLayer(ctx: InitCtx, Block: BlockType, inC: number, planes: number, blocks: number, stride = 1): Sequential {

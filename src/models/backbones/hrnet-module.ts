@@ -12,7 +12,8 @@ import { add, relu } from '../../ops/elementwise.ts';
 import { hrnetUpsampleAdd } from '../../ops/hrnet-fuse.ts';
 import { interpolate } from '../../ops/resample.ts';
 import type { Tensor } from '../../tensor/tensor.ts';
-import { bn, conv, ConvBnAct, type BlockType, type InitCtx } from './hrnet-blocks.ts';
+import { bn, conv, type BlockType, type InitCtx } from './hrnet-blocks.ts';
+import { ConvNorm } from '../../nn/conv-norm.ts';
 
 export type FuseMode = 'kernel' | 'materialised';
 
@@ -52,7 +53,7 @@ export class HighResolutionModule extends Module {
     const branches: Sequential[] = [];
     for (let i = 0; i < n; i++) {
       const outC = spec.numChannels[i]! * spec.block.expansion;
-      const downsample = chs[i] !== outC ? new ConvBnAct(conv(ctx, chs[i]!, outC, 1), bn(outC), false) : null;
+      const downsample = chs[i] !== outC ? new ConvNorm(conv(ctx, chs[i]!, outC, 1), bn(outC), false) : null;
       const blocks: Layer[] = [new spec.block(ctx, chs[i]!, spec.numChannels[i]!, 1, downsample)];
       chs[i] = outC;
       for (let b = 1; b < spec.numBlocks[i]!; b++) blocks.push(new spec.block(ctx, outC, spec.numChannels[i]!, 1, null));
@@ -65,14 +66,14 @@ export class HighResolutionModule extends Module {
     for (let i = 0; i < (multiScaleOutput ? n : 1); i++) {
       const row = new ModuleList<Layer>();
       for (let j = 0; j < n; j++) {
-        if (j > i) row.push(new ConvBnAct(conv(ctx, chs[j]!, chs[i]!, 1), bn(chs[i]!), false));
+        if (j > i) row.push(new ConvNorm(conv(ctx, chs[j]!, chs[i]!, 1), bn(chs[i]!), false));
         else if (j === i) row.push(new Identity());
         else {
           const chain: Layer[] = [];
           for (let k = 0; k < i - j; k++) {
             const last = k === i - j - 1;
             const outC = last ? chs[i]! : chs[j]!;
-            chain.push(new ConvBnAct(conv(ctx, chs[j]!, outC, 3, 2, 1), bn(outC), !last));
+            chain.push(new ConvNorm(conv(ctx, chs[j]!, outC, 3, 2, 1), bn(outC), !last));
           }
           row.push(new Sequential(...chain));
         }

@@ -9,11 +9,11 @@
 import { Identity, ModuleList, Sequential } from '../../nn/layers.ts';
 import { Layer } from '../../nn/module.ts';
 import type { Conv2d } from '../../nn/conv-layers.ts';
-import { convNorm } from '../../nn/conv-norm.ts';
+import { ConvNorm, convNorm } from '../../nn/conv-norm.ts';
 import { interpolate } from '../../ops/resample.ts';
 import { concat } from '../../ops/shape.ts';
 import type { Tensor } from '../../tensor/tensor.ts';
-import { BasicBlock, bn, Bottleneck, conv, ConvBnAct, hrnetCtx, makeLayer, type InitCtx } from './hrnet-blocks.ts';
+import { BasicBlock, bn, Bottleneck, conv, hrnetCtx, makeLayer, type InitCtx } from './hrnet-blocks.ts';
 import { HighResolutionModule } from './hrnet-module.ts';
 
 /** Input height and width must be multiples of this: the stride of branch 3, whose upsampling must land on branch 0. */
@@ -123,14 +123,14 @@ function transition(ctx: InitCtx, pre: readonly number[], cur: readonly number[]
   const layers = new ModuleList<Layer>();
   cur.forEach((c, i) => {
     if (i < pre.length) {
-      layers.push(c !== pre[i] ? new ConvBnAct(conv(ctx, pre[i]!, c, 3, 1, 1), bn(c), true) : new Identity());
+      layers.push(c !== pre[i] ? new ConvNorm(conv(ctx, pre[i]!, c, 3, 1, 1), bn(c), true) : new Identity());
       return;
     }
     const chain: Layer[] = [];
     for (let j = 0; j < i + 1 - pre.length; j++) {
       const inC = pre[pre.length - 1]!;
       const outC = j === i - pre.length ? c : inC;
-      chain.push(new ConvBnAct(conv(ctx, inC, outC, 3, 2, 1), bn(outC), true));
+      chain.push(new ConvNorm(conv(ctx, inC, outC, 3, 2, 1), bn(outC), true));
     }
     layers.push(new Sequential(...chain));
   });

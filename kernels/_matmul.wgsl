@@ -1,4 +1,5 @@
-// Library for kernels/matmul.wgsl (subgroups) and kernels/matmul_portable.wgsl, which add `rowsA` and `rows4`.
+// Library for kernels/matmul.wgsl (subgroups) and kernels/matmul_portable.wgsl, which add `rowsA`, `rows4` and
+// `biasRows`.
 // Batched C[b] = A[b] x B[b]: A is [M, K] (or [K, M] when TA), B is [K, N] (or [N, K] when TB), C is [M, N].
 // Batch strides of 0 broadcast an operand.
 //
@@ -300,11 +301,53 @@ fn main_n4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: v
   }
   let b = tileBias(m0, lane);
   if (n >= N) { return; }
+  if (STATS) {
+    tileStats(z, m0, n, c0, b[0]);
+    tileStats(z, m0 + 8u, n, c1, b[1]);
+    if (G == 4u) {
+      tileStats(z, m0 + 16u, n, c2, b[2]);
+      tileStats(z, m0 + 24u, n, c3, b[3]);
+    }
+  }
   store4(z, m0, n, c0, b[0]);
   store4(z, m0 + 8u, n, c1, b[1]);
   if (G == 4u) {
     store4(z, m0 + 16u, n, c2, b[2]);
     store4(z, m0 + 24u, n, c3, b[3]);
+  }
+}
+
+// STATS (main_n4, without RES and RELU): partial statistics of what the store writes, for a following groupNorm
+// (kernels/norm.wgsl stats_partials combines them instead of reading C again in a statistics pass). Per block of SR
+// rows (1, 2, 4 or 8, dividing M and the norm's rows per group) and 4 columns (a lane's vec4; those past N are not
+// written): (mean, M2), M2 the sum of squared deviations from that mean, in Part[(z * M / SR + m / SR) * N / 4 + n / 4].
+// Each lane its own: lavapipe sums across lanes lane by lane, and a sum over the tile's 8 lanes per block cost a
+// K = 64 product 15-20% against 8% for this.
+override STATS: bool = false;
+override SR: u32 = 1u;
+@group(0) @binding(6) var<storage, read_write> Part: array<vec2<f32>>;
+
+// The blocks of rows m0 .. m0 + 7 of the tile (those < M): acc this lane's 4 columns n .. n + 3 of them (n < N), bias
+// their biases.
+fn tileStats(z: u32, m0: u32, n: u32, acc: array<vec4<f32>, 8>, bias: array<f32, 8>) {
+  // One loop of 8 with constant trip count, as store4's: NIR unrolls it and acc is indexed by constants. (Nested
+  // loops over blocks and rows were left rolled, and acc indexed at run time made lavapipe keep every accumulator in
+  // memory through the k loop: a K = 64 product ran 20% slower.)
+  var shift = 0.0;
+  var t = vec2<f32>(0.0);
+  for (var r = 0u; r < 8u; r++) {
+    if (m0 + r >= P.M) { break; }
+    // Sums of d = y - (the block's first value): the shift keeps M2's cancellation small.
+    if (r % SR == 0u) {
+      shift = acc[r].x + bias[r];
+      t = vec2<f32>(0.0);
+    }
+    let d = acc[r] + vec4<f32>(bias[r] - shift);
+    t += vec2<f32>(d.x + d.y + d.z + d.w, dot(d, d));
+    if (r % SR == SR - 1u) {
+      let count = f32(4u * SR);
+      Part[(z * (P.M / SR) + (m0 + r) / SR) * (P.N / 4u) + n / 4u] = vec2<f32>(shift + t.x / count, t.y - t.x * t.x / count);
+    }
   }
 }
 

@@ -88,6 +88,30 @@ fn stats4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
   if (lid == 0u) { storeStats(g, shift, t / P.count); }
 }
 
+// ---- statistics from row partials (a matmul's STATS, kernels/_matmul.wgsl), no pass over X (writes SStats): group
+// g is Cg blocks of O rows of L columns, each block given as L / 4 partials (mean, M2) over O x 4 elements, block
+// after block from g * Cg * L / 4. Sums of c d and M2 + c d^2 with d = a partial's mean - the group's first partial's
+// mean: Chan's combination, shifted like `stats` ----
+@group(0) @binding(1) var<storage, read> PPart: array<vec2<f32>>;
+
+@compute @workgroup_size(RW)
+fn stats_partials(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let g = wid.y * nwg.x + wid.x;
+  if (g >= P.groups) { return; }
+  let n = P.Cg * (P.L / 4u);
+  let base = g * n;
+  let c = f32(4u * P.O);
+  let shift = PPart[base].x;
+  var acc = vec2<f32>(0.0);
+  for (var i = lid; i < n; i += RW) {
+    let p = PPart[base + i];
+    let d = p.x - shift;
+    acc += vec2<f32>(d, p.y + c * d * d);
+  }
+  let t = laneSum(lid, vec2<f32>(acc.x * c, acc.y), LG_RW) / P.count;
+  if (lid == 0u) { storeStats(g, shift, t); }
+}
+
 // The vec4 walk of bn_sums4 over group g's O runs of L4 = L / 4 vec4s, OS / 4 apart: lane lid starts
 // at (lid / L4, lid % L4) and steps RW vec4s, with the step decomposed once into (RW / L4, RW % L4) runs and vec4s,
 // so no division per step (lavapipe divides lane by lane).

@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as dg from '../src/index.ts';
 import { expectClose } from './helpers/compare.ts';
 import { checkMatmulEpilogue } from './helpers/matmul-epilogue.ts';
+import { checkGroupNormFromPartials, checkRowPartials } from './helpers/row-partials.ts';
 
 interface Case {
   name: string;
@@ -24,6 +25,8 @@ describe('portable matmul matches PyTorch', () => {
   });
   it('covers the matmul fixtures', () => expect(cases.length).toBeGreaterThan(5));
   it('adds the bias per row, the residual and relu in its store', () => checkMatmulEpilogue());
+  it('leaves partial statistics of its rows for a groupNorm', () => checkRowPartials());
+  it('gives groupNorm from those partials the numbers of its statistics pass', () => checkGroupNormFromPartials());
   for (const c of cases) {
     it(c.name, async () => {
       await dg.scope(async () => {

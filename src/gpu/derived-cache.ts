@@ -44,6 +44,14 @@ export class DerivedCache {
     this.count++;
   }
 
+  /** Removes the value kept for `key` from exactly these sources and returns it, not disposed: the caller owns it. */
+  take<T>(sources: readonly GPUBuffer[], key: string): T | undefined {
+    const e = this.bySource.get(sources[0]!)?.get(key);
+    if (!e || this.get(sources, key) === undefined) return undefined;
+    this.drop(e, false);
+    return e.value as T;
+  }
+
   /** Drops (and disposes) everything derived from `source`. */
   invalidate(source: GPUBuffer): void {
     const m = this.bySource.get(source);
@@ -56,7 +64,7 @@ export class DerivedCache {
   }
 
   // Unlinked from every source first: a dispose that releases buffers re-enters invalidate for them.
-  private drop(e: Entry): void {
+  private drop(e: Entry, dispose = true): void {
     let linked = false;
     for (const s of new Set(e.sources)) {
       const m = this.bySource.get(s);
@@ -67,7 +75,7 @@ export class DerivedCache {
     }
     if (!linked) return;
     this.count--;
-    e.dispose();
+    if (dispose) e.dispose();
   }
 }
 

@@ -193,12 +193,32 @@ export class Engine {
    * the engine owns the value, and callers must not dispose it.
    */
   derived<T>(sources: GPUBuffer | readonly GPUBuffer[], key: string, make: () => T, dispose: (value: T) => void): T {
-    const list = Array.isArray(sources) ? (sources as readonly GPUBuffer[]) : [sources as GPUBuffer];
+    const list = sourceList(sources);
     const hit = this.derivedValues.get<T>(list, key);
     if (hit !== undefined) return hit;
     const value = make();
     this.derivedValues.set(list, key, value, dispose);
     return value;
+  }
+
+  /**
+   * A small storage buffer for a binding that a pipeline declares and its constants leave unread and unwritten (no
+   * other buffer of the dispatch may stand in for a writable one: WebGPU refuses a buffer bound writable twice, or
+   * writable and read-only, in one dispatch). The engine's own: outside the pool and the buffer counts.
+   */
+  get spareStorage(): GPUBuffer {
+    return (this.spare ??= this.device.createBuffer({ size: 256, usage: GPUBufferUsage.STORAGE }));
+  }
+  private spare: GPUBuffer | null = null;
+
+  /** The value {@link Engine.derived} keeps for `key` and `sources`, without making one: undefined when none is kept. */
+  keptDerived<T>(sources: GPUBuffer | readonly GPUBuffer[], key: string): T | undefined {
+    return this.derivedValues.get<T>(sourceList(sources), key);
+  }
+
+  /** Like {@link Engine.keptDerived}, and the engine lets go of the value: the caller owns it (and disposes it). */
+  takeDerived<T>(sources: GPUBuffer | readonly GPUBuffer[], key: string): T | undefined {
+    return this.derivedValues.take<T>(sourceList(sources), key);
   }
 
   private writableBindings(spec: KernelSpec): ReadonlySet<number> {
@@ -389,4 +409,9 @@ export class Engine {
     this.trim();
     this.device.destroy();
   }
+}
+
+/** One source buffer or several, as a list. */
+function sourceList(sources: GPUBuffer | readonly GPUBuffer[]): readonly GPUBuffer[] {
+  return Array.isArray(sources) ? (sources as readonly GPUBuffer[]) : [sources as GPUBuffer];
 }

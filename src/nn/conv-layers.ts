@@ -51,7 +51,7 @@ export class Conv2d extends Layer {
    * `epi`: a residual and/or ReLU after the bias (conv2d's epilogue); `replace`: another weight and bias of the same
    * shapes (a BatchNorm folded into them, src/nn/conv-norm.ts).
    */
-  forward(x: Tensor, epi: Pick<Conv2dOptions, 'residual' | 'relu'> = {}, replace?: { weight: Tensor; bias: Tensor | null }): Tensor {
+  forward(x: Tensor, epi: Pick<Conv2dOptions, 'residual' | 'relu' | 'normGroups'> = {}, replace?: { weight: Tensor; bias: Tensor | null }): Tensor {
     const { weight, bias } = replace ?? this.weights;
     return conv2d(x, weight, bias, { ...this.convOptions(), ...epi });
   }

@@ -3,13 +3,14 @@
 // analysis), the norm is folded into the conv (src/nn/fold-norm.ts, kept while the tensors are unchanged) and the
 // residual and ReLU run in the conv's store (conv2d's epilogue): one pass where a conv and a normalise pass (and,
 // after a FrozenBatchNorm2d, an add and a ReLU) were (bench/NOTES.md "full-frame" v32-v33). Otherwise, and for any
-// other norm, the conv and then the norm's own forward.
+// other norm, the conv and then the norm's own forward; before a GroupNorm, a 1x1 conv's store also leaves partial
+// statistics that the norm combines instead of its statistics pass (Conv2dOptions.normGroups, v34), on the tape too.
 import type { Tensor } from '../tensor/tensor.ts';
 import type { Conv2d } from './conv-layers.ts';
 import { Sequential } from './layers.ts';
 import type { Layer } from './module.ts';
 import { FrozenBatchNorm2d } from './frozen-batch-norm.ts';
-import { BatchNorm2d, normRelu } from './norm-layers.ts';
+import { BatchNorm2d, GroupNorm, normRelu } from './norm-layers.ts';
 import { add } from '../ops/elementwise.ts';
 import { willRecord } from '../tensor/autograd.ts';
 
@@ -28,7 +29,8 @@ export function convNorm(conv: Conv2d, norm: Layer, x: Tensor, epi: ConvNormEpil
     const folded = norm.fold(weight, bias);
     if (folded) return conv.forward(x, { residual: epi.residual ?? null, relu: epi.relu === true }, folded);
   }
-  const y = conv.forward(x);
+  // A GroupNorm takes its statistics from partials the conv's store leaves, where it can (Conv2dOptions.normGroups).
+  const y = conv.forward(x, norm instanceof GroupNorm ? { normGroups: norm.numGroups } : {});
   if (epi.relu) return normRelu(norm, y, epi.residual);
   const n = norm.forward(y);
   return epi.residual ? add(n, epi.residual) : n;

@@ -279,7 +279,7 @@ function forwardRaw(x: Tensor, w: Tensor, g: Geometry, bias: Tensor | null = nul
   if (usesWinograd(g, m)) return winogradRaw(x, w, bias, g, m, false, epi);
   if (usesDirect(g)) return directRaw(x, w, bias, forwardShape(g), 'forward', epi);
   // One chunk of groups 1: the matmul's store adds the bias and the epilogue (kernels/_matmul.wgsl BIAS, RES, RELU).
-  if (gemmStoresEpilogue(g)) return forwardGemm(x, w, g, { bias, residual: epi.residual, relu: epi.relu });
+  if (gemmStoresEpilogue(g)) return forwardGemm(x, w, g, { bias, residual: epi.residual, relu: epi.relu, rowStats: epi.rowStats });
   return epilogueOps(addBias(forwardGemm(x, w, g), bias, g.Cout, 'conv2d'), epi);
 }
 
@@ -535,12 +535,20 @@ export interface Conv2dOptions {
   residual?: Tensor | null;
   /** Clamps the output at 0 after the bias and residual. */
   relu?: boolean;
+  /**
+   * A hint that a groupNorm of `normGroups` groups follows: where the conv runs on the matmul (1x1, groups 1) without
+   * a residual or ReLU, its store also leaves partial statistics of the output, which that groupNorm combines instead
+   * of reading the output again (src/ops/row-partials.ts). The output is the same either way.
+   */
+  normGroups?: number;
 }
 
 /** What a conv adds after its bias, inside its store where the kernel can (Winograd, the direct `main`/`main8`). */
 interface ConvEpilogue {
   residual: Tensor | null;
   relu: boolean;
+  /** Rows per statistics group of a groupNorm that follows (Conv2dOptions.normGroups). */
+  rowStats?: number;
 }
 const NO_EPILOGUE: ConvEpilogue = { residual: null, relu: false };
 const hasEpilogue = (epi: ConvEpilogue) => epi.relu || !!epi.residual;
@@ -624,7 +632,9 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dO
   const g = convGeometry(x, w, opts, 'conv2d');
   checkBias(bias, g.Cout, 'conv2d');
   const b = bias ?? null;
-  const epi: ConvEpilogue = { residual: opts.residual ?? null, relu: opts.relu === true };
+  const groups = opts.normGroups;
+  const rowStats = groups && Number.isInteger(groups) && groups > 0 && g.Cout % groups === 0 ? g.Cout / groups : undefined;
+  const epi: ConvEpilogue = { residual: opts.residual ?? null, relu: opts.relu === true, rowStats };
   if (epi.residual && epi.residual.shape.join() !== [g.N, g.Cout, g.Ho, g.Wo].join())
     throw new Error(`conv2d: residual [${epi.residual.shape.join(', ')}] should be the output's shape [${[g.N, g.Cout, g.Ho, g.Wo].join(', ')}]`);
   if (hasEpilogue(epi) && willRecord([x, w, b, epi.residual])) {

@@ -3,8 +3,10 @@
 import { engine } from '../gpu/current.ts';
 import { kernel, type KernelSpec, Uniforms } from '../gpu/kernel.ts';
 import { noGrad, record } from '../tensor/autograd.ts';
+import { keep } from '../tensor/scope.ts';
 import { numel, Tensor } from '../tensor/tensor.ts';
 import { broadcastShapes, sameShape } from './layout.ts';
+import { keepRowPartials, partialRows } from './row-partials.ts';
 import { sumTo } from './reduce.ts';
 import { expand, squeeze, transpose, unsqueeze } from './shape.ts';
 
@@ -57,6 +59,12 @@ export interface MatmulEpilogue {
   bias?: Tensor | null;
   residual?: Tensor | null;
   relu?: boolean;
+  /**
+   * Rows per statistics group of a groupNorm of the output (its C / groups): also keep partial statistics of the
+   * output's rows for it (src/ops/row-partials.ts). Taken by the vec4-column kernel (main_n4) without a residual, a
+   * ReLU or a batch sum; ignored elsewhere.
+   */
+  rowStats?: number;
 }
 
 /**
@@ -106,10 +114,17 @@ export function matmulRaw(a: Tensor, b: Tensor, m: number, n: number, k: number,
   if (epi.bias) constants = { ...constants, BIAS: 1 };
   if (epi.residual) constants = { ...constants, RES: 1 };
   if (epi.relu) constants = { ...constants, RELU: 1 };
+  const tilesN = Math.ceil(n / tileN);
+  const rowStats = !!epi.rowStats && m % epi.rowStats === 0 && spec === entries.n4 && !epi.residual && !epi.relu && !sumBatch;
+  const rowsPer = rowStats ? partialRows(epi.rowStats!) : 1;
+  const partials = rowStats ? keep(Tensor.empty([(batch * m * n) / 4 / rowsPer, 2])) : null;
+  if (rowStats) constants = { ...constants, STATS: 1, SR: rowsPer };
+  const buffers = [a.buffer, b.buffer, out.buffer, (epi.bias ?? a).buffer, (epi.residual ?? a).buffer];
+  // main_n4 alone declares the partials' binding; without STATS nothing writes it.
+  if (spec === entries.n4) buffers.push(partials?.buffer ?? e.spareStorage);
   // Summed, the batch is walked inside each workgroup (the kernel's zsum): one z.
   const zsum = sumBatch && batch > 1;
   const zs = sumBatch ? 1 : batch;
-  const tilesN = Math.ceil(n / tileN);
   const rows = tileRows(m, tilesN * zs);
   if (rows === 32) constants = { ...constants, G: 4 };
   // Grids past the per-axis limit are split into several dispatches (first tile row / batch index as uniforms).
@@ -118,9 +133,10 @@ export function matmulRaw(a: Tensor, b: Tensor, m: number, n: number, k: number,
   for (let z0 = 0; z0 < zs; z0 += max) {
     for (let t0 = 0; t0 < tilesM; t0 += max) {
       const u = new Uniforms().u32(m).u32(n).u32(k).u32(batch).u32(strideA).u32(strideB).u32(t0 * rows).u32(z0).u32(zsum ? 1 : 0);
-      e.dispatch(spec, [tilesN, Math.min(max, tilesM - t0), Math.min(max, zs - z0)], [a.buffer, b.buffer, out.buffer, (epi.bias ?? a).buffer, (epi.residual ?? a).buffer], u, constants);
+      e.dispatch(spec, [tilesN, Math.min(max, tilesM - t0), Math.min(max, zs - z0)], buffers, u, constants);
     }
   }
+  if (partials) keepRowPartials(out, { partials, rows: batch * m, cols: n, rowsPer });
   return out;
 }
 

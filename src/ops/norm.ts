@@ -10,10 +10,12 @@ import { keep } from '../tensor/scope.ts';
 import { full } from './creation.ts';
 import { reluBackward } from './elementwise.ts';
 import { grid } from './layout.ts';
+import { takeRowPartials } from './row-partials.ts';
 
 const K = {
   stats: kernel('norm', 'stats'),
   stats4: kernel('norm', 'stats4'),
+  statsPartials: kernel('norm', 'stats_partials'),
   running: kernel('norm', 'running'),
   fromRunning: kernel('norm', 'from_running'),
   normalize: kernel('norm', 'normalize'),
@@ -69,6 +71,21 @@ function statsOf(x: Tensor, groups: number, L: number, O: number, OS: number, ep
   // Contiguous groups of whole vec4s (groupNorm, layerNorm): `stats4`, 2.5x `stats` on ResNet-50's GroupNorms.
   const spec = O === 1 && L % 4 === 0 ? K.stats4 : K.stats;
   engine().dispatch(spec, perGroup(groups), [x.buffer, stats.buffer], params({ groups, L, O, OS, count: L * O, eps }));
+  return stats;
+}
+
+/**
+ * (mean, invstd) per group of x [N * C rows, S] of Cg consecutive rows, from the row partials a matmul left beside x
+ * (src/ops/row-partials.ts) where there are some, else from a statistics pass over x.
+ */
+function rowGroupStats(x: Tensor, rows: number, S: number, Cg: number, eps: number): Tensor {
+  const part = takeRowPartials(x, rows, S, Cg);
+  const groups = rows / Cg;
+  if (!part) return statsOf(x, groups, Cg * S, 1, 0, eps);
+  const stats = Tensor.empty([groups, 2]);
+  const u = params({ groups, L: S, Cg: Cg / part.rowsPer, O: part.rowsPer, count: Cg * S, eps });
+  engine().dispatch(K.statsPartials, perGroup(groups), [part.partials.buffer, stats.buffer], u);
+  part.partials.dispose();
   return stats;
 }
 
@@ -264,7 +281,7 @@ function rowNorm(op: string, x: Tensor, N: number, C: number, S: number, Cg: num
   const NG = N * (C / Cg);
   const L = Cg * S;
   const geometry: P = { C, S, statL: L, statG: NG, statDiv: Cg };
-  const computeStats = () => statsOf(x, NG, L, 1, 0, eps);
+  const computeStats = () => rowGroupStats(x, N * C, S, Cg, eps);
   const stats = computeStats();
   const w = weight ?? full([C], 1);
   const b = bias ?? full([C], 0);

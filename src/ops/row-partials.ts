@@ -1,0 +1,47 @@
+// A matmul's per-row partial statistics (kernels/_matmul.wgsl STATS), kept beside its output so that a groupNorm of
+// that output combines them (kernels/norm.wgsl stats_partials) instead of reading all of it again in a statistics
+// pass: ResNet-50-GN's 1x1 convs feed 36 of its 53 GroupNorms (bench/NOTES.md "full-frame" v34). They are a derived
+// value of the output's buffer (Engine.derived), so anything that writes the output, or frees it, drops them; the
+// norm that uses them takes them over and frees them at once.
+import { engine } from '../gpu/current.ts';
+import type { Tensor } from '../tensor/tensor.ts';
+
+const KEY = 'rowPartials';
+
+/** (mean, M2) per block of `rowsPer` rows and 4 columns of an output seen as `rows` rows of `cols` elements. */
+export interface RowPartials {
+  /** [rows / rowsPer * cols / 4, 2], out of every scope: the engine owns it. */
+  partials: Tensor;
+  rows: number;
+  cols: number;
+  rowsPer: number;
+}
+
+/**
+ * Rows per partial for statistics groups of `groupRows` rows: the most, up to the 8 of a tile's row group, that
+ * divide them (fewer partials to write and combine).
+ */
+export function partialRows(groupRows: number): number {
+  let r = 8;
+  while (groupRows % r !== 0) r >>= 1;
+  return r;
+}
+
+/** Keeps `p` as the row partials of `out`, just written (the engine disposes them when out's buffer changes). */
+export function keepRowPartials(out: Tensor, p: RowPartials): void {
+  const kept = engine().derived(out.buffer, KEY, () => p, (v) => v.partials.dispose());
+  // Writing `out` dropped any earlier entry, so `p` is kept; should one have survived, this one is not needed.
+  if (kept !== p) p.partials.dispose();
+}
+
+/**
+ * x's row partials as `rows` rows of `cols` elements for statistics groups of `groupRows` rows, where a matmul left
+ * them and nothing has written x since: handed over (the caller disposes them), as a norm needs them once.
+ */
+export function takeRowPartials(x: Tensor, rows: number, cols: number, groupRows: number): RowPartials | null {
+  const e = engine();
+  const p = e.keptDerived<RowPartials>(x.buffer, KEY);
+  if (!p || p.rows !== rows || p.cols !== cols || rows * cols !== x.size || groupRows % p.rowsPer !== 0) return null;
+  e.takeDerived(x.buffer, KEY);
+  return p;
+}

@@ -182,3 +182,20 @@ describe('autograd bookkeeping', () => {
     expect(() => dg.mul(w, w).backward()).toThrow(/a gradient is needed/);
   });
 });
+
+describe('submitting while recording', () => {
+  const engine = useGpu();
+  it('submits every 32 dispatches, so the device starts on a long recording before its readback', async () => {
+    await dg.scope(async () => {
+      let x = dg.randn([64], { seed: 1 });
+      await x.toArray();
+      const before = engine().stats().submits;
+      for (let i = 0; i < 100; i++) x = dg.add(x, 1);
+      // Nothing read back yet: 100 dispatches went out in 3 submits of 32, 4 left recorded.
+      expect(engine().stats().submits - before).toBe(3);
+      const got = await x.toArray();
+      const want = await dg.randn([64], { seed: 1 }).toArray();
+      expect(got.every((v, i) => Math.abs(v - (want[i]! + 100)) < 1e-3)).toBe(true);
+    });
+  });
+});

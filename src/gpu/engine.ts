@@ -35,6 +35,12 @@ export interface EngineStats {
 
 const UNIFORM_ALIGN = 256;
 const UNIFORM_ARENA_BYTES = 1 << 18;
+/**
+ * Dispatches per submit at most: a forward recorded whole and submitted at its readback left the device idle while
+ * JavaScript recorded it (12-19 ms of a 640x480 resnet_50 frame's 197 dispatches); submitted as it goes, the device
+ * starts on the first ones while the rest are recorded (bench/NOTES.md "full-frame" v35).
+ */
+const DISPATCHES_PER_SUBMIT = 32;
 
 /**
  * One WebGPU device and everything on it: the pipeline cache, the buffer pools, the command recording of
@@ -210,6 +216,8 @@ export class Engine {
     return (this.spare ??= this.device.createBuffer({ size: 256, usage: GPUBufferUsage.STORAGE }));
   }
   private spare: GPUBuffer | null = null;
+  /** Dispatches recorded since the last submit. */
+  private recorded = 0;
 
   /** The value {@link Engine.derived} keeps for `key` and `sources`, without making one: undefined when none is kept. */
   keptDerived<T>(sources: GPUBuffer | readonly GPUBuffer[], key: string): T | undefined {
@@ -268,6 +276,7 @@ export class Engine {
     if (this.profiler) this.endPass();
     this.pendingKernels.add(spec.file);
     this.dispatches++;
+    if (++this.recorded >= DISPATCHES_PER_SUBMIT) this.flush();
   }
 
   /** Times every dispatch from now on (needs the timestamp-query feature). */
@@ -327,6 +336,7 @@ export class Engine {
     this.encoder = null;
     this.uniformOffset = 0;
     this.pendingKernels = new Set();
+    this.recorded = 0;
     this.submits++;
   }
 

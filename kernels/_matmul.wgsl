@@ -318,13 +318,15 @@ fn main_n4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: v
 }
 
 // STATS (main_n4, without RES and RELU): partial statistics of what the store writes, for a following groupNorm
-// (kernels/norm.wgsl stats_partials combines them instead of reading C again in a statistics pass). Per block of SR
-// rows (1, 2, 4 or 8, dividing M and the norm's rows per group) and 4 columns (a lane's vec4; those past N are not
-// written): (mean, M2), M2 the sum of squared deviations from that mean, in Part[(z * M / SR + m / SR) * N / 4 + n / 4].
+// (kernels/norm.wgsl stats_partials combines them instead of reading C again in a statistics pass). Per block of the
+// SR = 8 rows of a row group (8 must divide M and the norm's rows per group) and 4 columns (a lane's vec4; those past
+// N are not written): (mean, M2), M2 the sum of squared deviations from that mean, in
+// Part[(z * M / SR + m / SR) * N / 4 + n / 4]. (Blocks of 2 or 4 rows worked too, but each block size was one more
+// pipeline to compile, and a uniform block size cost a K = 64 product 12% against 5%.)
 // Each lane its own: lavapipe sums across lanes lane by lane, and a sum over the tile's 8 lanes per block cost a
 // K = 64 product 15-20% against 8% for this.
 override STATS: bool = false;
-override SR: u32 = 1u;
+const SR: u32 = 8u;
 @group(0) @binding(6) var<storage, read_write> Part: array<vec2<f32>>;
 
 // The blocks of rows m0 .. m0 + 7 of the tile (those < M): acc this lane's 4 columns n .. n + 3 of them (n < N), bias

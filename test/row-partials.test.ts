@@ -17,7 +17,7 @@ describe('groupNorm statistics from a matmul store', () => {
   it('replaces the statistics pass by the combine of the partials', async () => {
     await dg.scope(async () => {
       const x = dg.randn([2, 32, 16, 16], { seed: 1 });
-      const w = dg.randn([128, 32, 1, 1], { seed: 2 });
+      const w = dg.randn([256, 32, 1, 1], { seed: 2 });
       const kernels = async (normGroups?: number) => {
         engine().startProfile();
         await dg.groupNorm(dg.conv2d(x, w, null, { normGroups }), 32).toArray();
@@ -26,6 +26,8 @@ describe('groupNorm statistics from a matmul store', () => {
       };
       expect(await kernels()).toEqual(['matmul:main_n4', 'norm:stats4', 'norm:normalize_rows4']);
       expect(await kernels(32)).toEqual(['matmul:main_n4', 'norm:stats_partials', 'norm:normalize_rows4']);
+      // 64 groups of 4 rows: no partials (blocks are 8 rows), the pass.
+      expect(await kernels(64)).toEqual(['matmul:main_n4', 'norm:stats4', 'norm:normalize_rows4']);
     });
   });
 

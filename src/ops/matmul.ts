@@ -115,10 +115,10 @@ export function matmulRaw(a: Tensor, b: Tensor, m: number, n: number, k: number,
   if (epi.residual) constants = { ...constants, RES: 1 };
   if (epi.relu) constants = { ...constants, RELU: 1 };
   const tilesN = Math.ceil(n / tileN);
-  const rowStats = !!epi.rowStats && m % epi.rowStats === 0 && spec === entries.n4 && !epi.residual && !epi.relu && !sumBatch;
-  const rowsPer = rowStats ? partialRows(epi.rowStats!) : 1;
-  const partials = rowStats ? keep(Tensor.empty([(batch * m * n) / 4 / rowsPer, 2])) : null;
-  if (rowStats) constants = { ...constants, STATS: 1, SR: rowsPer };
+  const rowsPer = epi.rowStats && m % epi.rowStats === 0 && spec === entries.n4 && !epi.residual && !epi.relu && !sumBatch ? partialRows(epi.rowStats) : null;
+  const rowStats = rowsPer !== null;
+  const partials = rowsPer ? keep(Tensor.empty([(batch * m * n) / 4 / rowsPer, 2])) : null;
+  if (rowStats) constants = { ...constants, STATS: 1 };
   const buffers = [a.buffer, b.buffer, out.buffer, (epi.bias ?? a).buffer, (epi.residual ?? a).buffer];
   // main_n4 alone declares the partials' binding; without STATS nothing writes it.
   if (spec === entries.n4) buffers.push(partials?.buffer ?? e.spareStorage);
@@ -136,7 +136,7 @@ export function matmulRaw(a: Tensor, b: Tensor, m: number, n: number, k: number,
       e.dispatch(spec, [tilesN, Math.min(max, tilesM - t0), Math.min(max, zs - z0)], buffers, u, constants);
     }
   }
-  if (partials) keepRowPartials(out, { partials, rows: batch * m, cols: n, rowsPer });
+  if (partials && rowsPer) keepRowPartials(out, { partials, rows: batch * m, cols: n, rowsPer });
   return out;
 }
 

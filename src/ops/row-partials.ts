@@ -18,13 +18,12 @@ export interface RowPartials {
 }
 
 /**
- * Rows per partial for statistics groups of `groupRows` rows: the most, up to the 8 of a tile's row group, that
- * divide them (fewer partials to write and combine).
+ * Rows per partial (kernels/_matmul.wgsl SR) for statistics groups of `groupRows` rows: the 8 of a tile's row group,
+ * where they divide them; null otherwise (no partials: the norm's statistics pass). ResNet-50-GN's 64- and
+ * 128-channel norms (2 and 4 rows a group) are its small ones.
  */
-export function partialRows(groupRows: number): number {
-  let r = 8;
-  while (groupRows % r !== 0) r >>= 1;
-  return r;
+export function partialRows(groupRows: number): number | null {
+  return groupRows % 8 === 0 ? 8 : null;
 }
 
 /** Keeps `p` as the row partials of `out`, just written (the engine disposes them when out's buffer changes). */

@@ -318,39 +318,29 @@ fn main_n4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: v
 }
 
 // STATS (main_n4, without RES and RELU): partial statistics of what the store writes, for a following groupNorm
-// (kernels/norm.wgsl stats_partials combines them instead of reading C again in a statistics pass). Per block of the
-// SR = 8 rows of a row group (8 must divide M and the norm's rows per group) and 4 columns (a lane's vec4; those past
-// N are not written): (mean, M2), M2 the sum of squared deviations from that mean, in
-// Part[(z * M / SR + m / SR) * N / 4 + n / 4]. (Blocks of 2 or 4 rows worked too, but each block size was one more
-// pipeline to compile, and a uniform block size cost a K = 64 product 12% against 5%.)
-// Each lane its own: lavapipe sums across lanes lane by lane, and a sum over the tile's 8 lanes per block cost a
-// K = 64 product 15-20% against 8% for this.
+// (kernels/norm.wgsl stats_partials combines them instead of reading C again in a statistics pass). Per row group (8
+// rows; 8 must divide M and the norm's rows per group) and lane (4 columns; those past N are not written): (mean,
+// M2), M2 the sum of squared deviations from that mean, in Part[(z * M / 8 + m / 8) * N / 4 + n / 4]. Each lane its
+// own: lavapipe sums across lanes lane by lane, and a sum over the tile's 8 lanes per block cost a K = 64 product
+// 15-20% against 2-10% for this. (Blocks of 2 or 4 rows worked too, but each block size was one more pipeline to
+// compile, and a uniform block size cost the K = 64 product 12%.)
 override STATS: bool = false;
-const SR: u32 = 8u;
 @group(0) @binding(6) var<storage, read_write> Part: array<vec2<f32>>;
 
-// The blocks of rows m0 .. m0 + 7 of the tile (those < M): acc this lane's 4 columns n .. n + 3 of them (n < N), bias
-// their biases.
+// Rows m0 .. m0 + 7 of the tile (all < M or none, as 8 divides M): acc this lane's 4 columns n .. n + 3 of them
+// (n < N), bias their biases.
 fn tileStats(z: u32, m0: u32, n: u32, acc: array<vec4<f32>, 8>, bias: array<f32, 8>) {
-  // One loop of 8 with constant trip count, as store4's: NIR unrolls it and acc is indexed by constants. (Nested
-  // loops over blocks and rows were left rolled, and acc indexed at run time made lavapipe keep every accumulator in
-  // memory through the k loop: a K = 64 product ran 20% slower.)
-  var shift = 0.0;
+  if (m0 >= P.M) { return; }
+  // Sums of d = y - (the block's first value): the shift keeps M2's cancellation small. One loop of 8 with constant
+  // trip count, as store4's: NIR unrolls it and acc is indexed by constants (indexed at run time, lavapipe kept every
+  // accumulator in memory through the k loop: a K = 64 product ran 20% slower).
+  let shift = acc[0].x + bias[0];
   var t = vec2<f32>(0.0);
   for (var r = 0u; r < 8u; r++) {
-    if (m0 + r >= P.M) { break; }
-    // Sums of d = y - (the block's first value): the shift keeps M2's cancellation small.
-    if (r % SR == 0u) {
-      shift = acc[r].x + bias[r];
-      t = vec2<f32>(0.0);
-    }
     let d = acc[r] + vec4<f32>(bias[r] - shift);
     t += vec2<f32>(d.x + d.y + d.z + d.w, dot(d, d));
-    if (r % SR == SR - 1u) {
-      let count = f32(4u * SR);
-      Part[(z * (P.M / SR) + (m0 + r) / SR) * (P.N / 4u) + n / 4u] = vec2<f32>(shift + t.x / count, t.y - t.x * t.x / count);
-    }
   }
+  Part[(z * (P.M / 8u) + m0 / 8u) * (P.N / 4u) + n / 4u] = vec2<f32>(shift + t.x / 32.0, t.y - t.x * t.x / 32.0);
 }
 
 // C rows m0 .. m0 + 7 (those < M) at columns n .. n + 3 (main_n4 only: it binds C as C4).

@@ -6,7 +6,7 @@ import { noGrad, record } from '../tensor/autograd.ts';
 import { keep } from '../tensor/scope.ts';
 import { numel, Tensor } from '../tensor/tensor.ts';
 import { broadcastShapes, sameShape } from './layout.ts';
-import { keepRowPartials, partialRows } from './row-partials.ts';
+import { keepRowPartials, PARTIAL_ROWS } from './row-partials.ts';
 import { sumTo } from './reduce.ts';
 import { expand, squeeze, transpose, unsqueeze } from './shape.ts';
 
@@ -115,9 +115,9 @@ export function matmulRaw(a: Tensor, b: Tensor, m: number, n: number, k: number,
   if (epi.residual) constants = { ...constants, RES: 1 };
   if (epi.relu) constants = { ...constants, RELU: 1 };
   const tilesN = Math.ceil(n / tileN);
-  const rowsPer = epi.rowStats && m % epi.rowStats === 0 && spec === entries.n4 && !epi.residual && !epi.relu && !sumBatch ? partialRows(epi.rowStats) : null;
-  const rowStats = rowsPer !== null;
-  const partials = rowsPer ? keep(Tensor.empty([(batch * m * n) / 4 / rowsPer, 2])) : null;
+  // Partials in blocks of 8 rows: groups of 2 or 4 keep the norm's statistics pass (see kernels/_matmul.wgsl STATS).
+  const rowStats = !!epi.rowStats && epi.rowStats % PARTIAL_ROWS === 0 && m % epi.rowStats === 0 && spec === entries.n4 && !epi.residual && !epi.relu && !sumBatch;
+  const partials = rowStats ? keep(Tensor.empty([(batch * m * n) / 4 / PARTIAL_ROWS, 2])) : null;
   if (rowStats) constants = { ...constants, STATS: 1 };
   const buffers = [a.buffer, b.buffer, out.buffer, (epi.bias ?? a).buffer, (epi.residual ?? a).buffer];
   // main_n4 alone declares the partials' binding; without STATS nothing writes it.
@@ -136,7 +136,7 @@ export function matmulRaw(a: Tensor, b: Tensor, m: number, n: number, k: number,
       e.dispatch(spec, [tilesN, Math.min(max, tilesM - t0), Math.min(max, zs - z0)], buffers, u, constants);
     }
   }
-  if (partials && rowsPer) keepRowPartials(out, { partials, rows: batch * m, cols: n, rowsPer });
+  if (partials) keepRowPartials(out, { partials, rows: batch * m, cols: n });
   return out;
 }
 

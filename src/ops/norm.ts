@@ -10,7 +10,7 @@ import { keep } from '../tensor/scope.ts';
 import { full } from './creation.ts';
 import { reluBackward } from './elementwise.ts';
 import { grid } from './layout.ts';
-import { takeRowPartials } from './row-partials.ts';
+import { PARTIAL_ROWS, takeRowPartials } from './row-partials.ts';
 
 const K = {
   stats: kernel('norm', 'stats'),
@@ -83,7 +83,7 @@ function rowGroupStats(x: Tensor, rows: number, S: number, Cg: number, eps: numb
   const groups = rows / Cg;
   if (!part) return statsOf(x, groups, Cg * S, 1, 0, eps);
   const stats = Tensor.empty([groups, 2]);
-  const u = params({ groups, L: S, Cg: Cg / part.rowsPer, O: part.rowsPer, count: Cg * S, eps });
+  const u = params({ groups, L: S, Cg: Cg / PARTIAL_ROWS, O: PARTIAL_ROWS, count: Cg * S, eps });
   engine().dispatch(K.statsPartials, perGroup(groups), [part.partials.buffer, stats.buffer], u);
   part.partials.dispose();
   return stats;

@@ -8,22 +8,15 @@ import type { Tensor } from '../tensor/tensor.ts';
 
 const KEY = 'rowPartials';
 
-/** (mean, M2) per block of `rowsPer` rows and 4 columns of an output seen as `rows` rows of `cols` elements. */
+/** Rows per partial: a matmul tile's row group (kernels/_matmul.wgsl STATS). */
+export const PARTIAL_ROWS = 8;
+
+/** (mean, M2) per block of 8 rows and 4 columns of an output seen as `rows` rows of `cols` elements. */
 export interface RowPartials {
-  /** [rows / rowsPer * cols / 4, 2], out of every scope: the engine owns it. */
+  /** [rows / 8 * cols / 4, 2], out of every scope: the engine owns it. */
   partials: Tensor;
   rows: number;
   cols: number;
-  rowsPer: number;
-}
-
-/**
- * Rows per partial (kernels/_matmul.wgsl SR) for statistics groups of `groupRows` rows: the 8 of a tile's row group,
- * where they divide them; null otherwise (no partials: the norm's statistics pass). ResNet-50-GN's 64- and
- * 128-channel norms (2 and 4 rows a group) are its small ones.
- */
-export function partialRows(groupRows: number): number | null {
-  return groupRows % 8 === 0 ? 8 : null;
 }
 
 /** Keeps `p` as the row partials of `out`, just written (the engine disposes them when out's buffer changes). */
@@ -34,13 +27,14 @@ export function keepRowPartials(out: Tensor, p: RowPartials): void {
 }
 
 /**
- * x's row partials as `rows` rows of `cols` elements for statistics groups of `groupRows` rows, where a matmul left
- * them and nothing has written x since: handed over (the caller disposes them), as a norm needs them once.
+ * x's row partials as `rows` rows of `cols` elements for statistics groups of `groupRows` rows (a multiple of 8),
+ * where a matmul left them and nothing has written x since: handed over (the caller disposes them), as a norm needs
+ * them once.
  */
 export function takeRowPartials(x: Tensor, rows: number, cols: number, groupRows: number): RowPartials | null {
   const e = engine();
   const p = e.keptDerived<RowPartials>(x.buffer, KEY);
-  if (!p || p.rows !== rows || p.cols !== cols || rows * cols !== x.size || groupRows % p.rowsPer !== 0) return null;
+  if (!p || p.rows !== rows || p.cols !== cols || rows * cols !== x.size || groupRows % PARTIAL_ROWS !== 0) return null;
   e.takeDerived(x.buffer, KEY);
   return p;
 }
